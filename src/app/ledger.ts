@@ -1,0 +1,542 @@
+/**
+ * The ledger rules over one transaction's aggregates: how a posting changes the cached figures,
+ * how an account rolls forward in time (grants, closes, hold expiry), what is available, and the
+ * usage-credit limits. Use cases call these; nothing here does I/O except `Book.flush`.
+ *
+ * The one invariant everything rests on: a cycle's cached figures change only through
+ * `applyPosting`, the same function `verify` folds over the journal, so a cached figure equals the
+ * sum of its entries by construction, and the recomputation test checks it.
+ */
+import assert from 'node:assert/strict';
+import { lowestHeadroom, type UsageCreditHeadroom, type UsageCreditLimit } from '../core/allocator.ts';
+import { cycleAt, cycleByIndex } from '../core/cycles.ts';
+import { planAt } from '../core/plans.ts';
+import { policyAt } from '../core/policy.ts';
+import { msPerHour, type Instant } from '../core/time.ts';
+import type { Catalogues } from './context.ts';
+import type {
+  AccountAggregate,
+  AccountRow,
+  CycleRow,
+  HoldRow,
+  OrgCycleRow,
+  OrgRow,
+  PostingKind,
+  PostingRow,
+  UsageClassName,
+} from './model.ts';
+import type { DimFigure, Tx } from './ports.ts';
+
+/** R10: the session window lasts 5 hours from its first request. */
+export const sessionWindowMs = 5 * msPerHour;
+/** R10: the weekly window lasts 7 days from its first request (see `rollWindows`). */
+export const weekWindowMs = 7 * 24 * msPerHour;
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+export function emptyCycle(accountNo: number, cycle: { index: number; start: Instant; end: Instant }): CycleRow {
+  return {
+    accountNo,
+    index: cycle.index,
+    start: cycle.start,
+    end: cycle.end,
+    closed: false,
+    grantedUnits: 0n,
+    creditUsedUnits: 0n,
+    expiredUnits: 0n,
+    creditAdjustedUnits: 0n,
+    ucChargedUnits: 0n,
+    writtenOffUnits: 0n,
+    subscriptionUnits: 0n,
+    paygUnits: 0n,
+    creditHeldUnits: 0n,
+    ucHeldUnits: 0n,
+    exhaustedAt: null,
+  };
+}
+
+/**
+ * Adds one posting's legs to its cycle's figures. The only writer of those figures (besides the
+ * hold caches), and the fold `verify` uses to recompute them from the journal.
+ */
+export function applyPosting(cycle: CycleRow, posting: PostingRow): void {
+  switch (posting.kind) {
+    case 'grant':
+      cycle.grantedUnits += posting.creditUnits;
+      break;
+    case 'expire':
+      cycle.expiredUnits -= posting.creditUnits;
+      break;
+    case 'adjustment':
+      cycle.creditAdjustedUnits += posting.creditUnits;
+      break;
+    case 'usage':
+    case 'reversal':
+    case 'reclassification':
+      cycle.creditUsedUnits -= posting.creditUnits;
+      break;
+    default:
+      unreachableKind(posting.kind);
+  }
+  cycle.ucChargedUnits += posting.ucUnits;
+  cycle.writtenOffUnits += posting.writtenOffUnits;
+  cycle.subscriptionUnits += posting.subscriptionUnits;
+  cycle.paygUnits += posting.paygUnits;
+}
+
+function unreachableKind(kind: never): never {
+  throw new Error(`unknown posting kind ${String(kind)}`);
+}
+
+/** Granted plus adjustments, less used and expired: what is left of the cycle's credit. */
+export function remainingCredit(cycle: CycleRow): bigint {
+  return cycle.grantedUnits + cycle.creditAdjustedUnits - cycle.creditUsedUnits - cycle.expiredUnits;
+}
+
+/** What a new charge or hold may take from the credit: the remainder less other holds. */
+export function availableCredit(cycle: CycleRow): bigint {
+  return cycle.closed ? 0n : remainingCredit(cycle) - cycle.creditHeldUnits;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Book: the changes of one operation, applied to the aggregates at once and written at flush.
+
+export interface NewPosting {
+  at: Instant;
+  kind: PostingKind;
+  idem?: string | null;
+  hash?: string | null;
+  corrects?: number | null;
+  creditUnits?: bigint;
+  ucUnits?: bigint;
+  subscriptionUnits?: bigint;
+  writtenOffUnits?: bigint;
+  paygUnits?: bigint;
+  costUnits?: bigint;
+  usageClass?: UsageClassName | null;
+  surface?: string | null;
+  app?: string | null;
+  model?: string | null;
+  note?: string | null;
+}
+
+export class Book {
+  readonly postings: PostingRow[] = [];
+  readonly #dims = new Map<string, { accountNo: number; cycleStart: Instant; deltas: Map<string, DimFigure> }>();
+  readonly #accounts = new Set<AccountRow>();
+  readonly #cycles = new Set<CycleRow>();
+  readonly #holds = new Set<HoldRow>();
+  readonly #orgCycles = new Set<OrgCycleRow>();
+  readonly recordedAt: Instant;
+
+  constructor(recordedAt: Instant) {
+    this.recordedAt = recordedAt;
+  }
+
+  /** Books a posting on `cycle` of `agg`, updating the cached figures in the same step. */
+  post(agg: AccountAggregate, cycle: CycleRow, entry: NewPosting): PostingRow {
+    const account = agg.account;
+    const posting: PostingRow = {
+      accountNo: account.no,
+      seq: account.nextSeq,
+      at: entry.at,
+      cycleStart: cycle.start,
+      kind: entry.kind,
+      idem: entry.idem ?? null,
+      hash: entry.hash ?? null,
+      corrects: entry.corrects ?? null,
+      creditUnits: entry.creditUnits ?? 0n,
+      ucUnits: entry.ucUnits ?? 0n,
+      subscriptionUnits: entry.subscriptionUnits ?? 0n,
+      writtenOffUnits: entry.writtenOffUnits ?? 0n,
+      paygUnits: entry.paygUnits ?? 0n,
+      costUnits: entry.costUnits ?? 0n,
+      usageClass: entry.usageClass ?? null,
+      surface: entry.surface ?? null,
+      app: entry.app ?? null,
+      model: entry.model ?? null,
+      note: entry.note ?? null,
+      recordedAt: this.recordedAt,
+    };
+    account.nextSeq += 1;
+    applyPosting(cycle, posting);
+    assert.ok(remainingCredit(cycle) >= 0n || posting.kind === 'adjustment', 'credit below zero');
+    this.postings.push(posting);
+    this.#accounts.add(account);
+    this.#cycles.add(cycle);
+    if (posting.costUnits !== 0n && posting.kind !== 'reclassification') {
+      const sign = posting.kind === 'reversal' ? -1n : 1n;
+      const cost = sign * posting.costUnits;
+      if (posting.surface !== null) this.addDim(account.no, cycle.start, 'surface', posting.surface, cost);
+      if (posting.model !== null) this.addDim(account.no, cycle.start, 'model', posting.model, cost);
+      if (posting.app !== null) {
+        this.addDim(account.no, cycle.start, 'app', posting.app, cost);
+        let spend = agg.appSpend.get(cycle.start);
+        if (!spend) {
+          spend = new Map();
+          agg.appSpend.set(cycle.start, spend);
+        }
+        spend.set(posting.app, (spend.get(posting.app) ?? 0n) + cost);
+      }
+    }
+    return posting;
+  }
+
+  private addDim(accountNo: number, cycleStart: Instant, dim: DimFigure['dim'], key: string, cost: bigint): void {
+    const id = `${accountNo}:${cycleStart}`;
+    let entry = this.#dims.get(id);
+    if (!entry) {
+      entry = { accountNo, cycleStart, deltas: new Map() };
+      this.#dims.set(id, entry);
+    }
+    const dimKey = `${dim}\u0000${key}`;
+    const existing = entry.deltas.get(dimKey);
+    if (existing) existing.costUnits += cost;
+    else entry.deltas.set(dimKey, { dim, key, costUnits: cost });
+  }
+
+  touchAccount(account: AccountRow): void {
+    this.#accounts.add(account);
+  }
+  touchCycle(cycle: CycleRow): void {
+    this.#cycles.add(cycle);
+  }
+  touchHold(hold: HoldRow): void {
+    this.#holds.add(hold);
+  }
+  touchOrgCycle(row: OrgCycleRow): void {
+    this.#orgCycles.add(row);
+  }
+
+  /** Writes everything this operation changed, in one pass, inside the caller's transaction. */
+  async flush(tx: Tx): Promise<void> {
+    for (const cycle of this.#cycles) await tx.saveCycle(cycle);
+    if (this.postings.length > 0) await tx.append(this.postings);
+    for (const { accountNo, cycleStart, deltas } of this.#dims.values()) {
+      await tx.addDims(accountNo, cycleStart, [...deltas.values()]);
+    }
+    for (const hold of this.#holds) await tx.putHold(hold);
+    for (const row of this.#orgCycles) await tx.saveOrgCycle(row);
+    for (const account of this.#accounts) await tx.saveAccount(account);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Org scope: the org's shared usage-credit counters, locked before the account (org, then account).
+
+export interface OrgScope {
+  org: OrgRow;
+  counters: Map<Instant, OrgCycleRow>;
+}
+
+/**
+ * The org cycles an operation at `now` may charge: the current one, the previous one while its
+ * grace lasts, and the next one when a record may be dated up to the future skew ahead.
+ */
+export function orgCycleStartsToLock(org: OrgRow, now: Instant, catalogues: Catalogues): Instant[] {
+  const policy = policyAt(now, catalogues.policy);
+  const starts = new Set<Instant>([
+    cycleAt(org.billingAnchor, now - policy.lateGraceMs).start,
+    cycleAt(org.billingAnchor, now).start,
+    cycleAt(org.billingAnchor, now + policy.futureSkewMaxMs).start,
+  ]);
+  return [...starts].sort((a, b) => a - b);
+}
+
+export async function lockOrgScope(tx: Tx, org: OrgRow, now: Instant, catalogues: Catalogues): Promise<OrgScope> {
+  const counters = new Map<Instant, OrgCycleRow>();
+  for (const start of orgCycleStartsToLock(org, now, catalogues)) {
+    counters.set(start, await tx.lockOrgCycle(org.no, start));
+  }
+  return { org, counters };
+}
+
+/** The locked counter of an org cycle; a bug if the use case did not lock it first. */
+export function orgCounter(scope: OrgScope, cycleStart: Instant): OrgCycleRow {
+  const counter = scope.counters.get(cycleStart);
+  assert.ok(counter, `org cycle ${cycleStart} not locked`);
+  return counter;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rolling an account forward: cycles open and close, grants land, holds expire (R5, R8, R11, R14).
+
+/** The cycle row for `index`, creating it (and the ones before it) when it is new. */
+export function cycleRowFor(
+  book: Book,
+  agg: AccountAggregate,
+  index: number,
+  now: Instant,
+  catalogues: Catalogues,
+): CycleRow | undefined {
+  const account = agg.account;
+  const closedThrough = account.closedThroughIndex ?? Number.NEGATIVE_INFINITY;
+  if (index <= closedThrough) return undefined;
+  const start = cycleByIndex(account.billingAnchor, index).start;
+  const existing = agg.cycles.get(start);
+  if (existing) return existing;
+  openCyclesThrough(book, agg, index, now, catalogues);
+  return agg.cycles.get(start);
+}
+
+function lastOpenedIndex(agg: AccountAggregate): number {
+  let last = agg.account.closedThroughIndex ?? Number.NEGATIVE_INFINITY;
+  for (const cycle of agg.cycles.values()) if (cycle.index > last) last = cycle.index;
+  return last;
+}
+
+/**
+ * Opens every cycle up to `index` in order: applies a pending plan change or cancellation at the
+ * cycle start (R14), then grants the credit if the claim is in effect (R5).
+ */
+function openCyclesThrough(book: Book, agg: AccountAggregate, index: number, now: Instant, catalogues: Catalogues) {
+  const account = agg.account;
+  const last = lastOpenedIndex(agg);
+  const first = Number.isFinite(last) ? last + 1 : index;
+  for (let k = first; k <= index; k++) {
+    const cycle = emptyCycle(account.no, cycleByIndex(account.billingAnchor, k));
+    agg.cycles.set(cycle.start, cycle);
+    book.touchCycle(cycle);
+    if (Number.isFinite(last)) {
+      // A new cycle after an earlier one: the cycle start is when deferred changes take effect.
+      if (account.pendingPlan !== null) {
+        account.plan = account.pendingPlan;
+        account.pendingPlan = null;
+      }
+      if (account.status === 'canceling') account.status = 'canceled';
+      book.touchAccount(account);
+    }
+    grantIfDue(book, agg, cycle, now, catalogues);
+  }
+}
+
+/** The credit a plan grants per cycle at an instant; null = not eligible (R2). */
+export function planCredit(plan: string | null, at: Instant, catalogues: Catalogues): bigint | null {
+  if (plan === null) return null;
+  return planAt(plan, at, catalogues.plans)?.sdkCreditUnits ?? null;
+}
+
+/** Books the cycle's grant when the claim is in effect by `now` and the cycle has none yet. */
+export function grantIfDue(book: Book, agg: AccountAggregate, cycle: CycleRow, now: Instant, catalogues: Catalogues) {
+  const account = agg.account;
+  if (account.kind !== 'subscription' || account.status !== 'active') return;
+  if (account.claimEffectiveAt === null || account.claimEffectiveAt > now) return;
+  if (account.claimEffectiveAt >= cycle.end || cycle.closed) return;
+  if (account.grantedThroughIndex !== null && account.grantedThroughIndex >= cycle.index) return;
+  const at = Math.max(cycle.start, account.claimEffectiveAt);
+  const credit = planCredit(account.plan, at, catalogues);
+  account.grantedThroughIndex = cycle.index;
+  book.touchAccount(account);
+  if (credit === null || credit === 0n) return;
+  book.post(agg, cycle, { at, kind: 'grant', creditUnits: credit, note: `plan ${account.plan}` });
+}
+
+/** Releases a hold's reservations (settle, void, expiry). The hold row keeps what it reserved. */
+export function releaseHold(
+  book: Book,
+  agg: AccountAggregate,
+  hold: HoldRow,
+  status: 'settled' | 'voided' | 'expired',
+  org: OrgScope | null,
+) {
+  assert.equal(hold.status, 'active');
+  const cycle = agg.cycles.get(hold.cycleStart);
+  if (cycle) {
+    cycle.creditHeldUnits -= hold.creditUnits;
+    cycle.ucHeldUnits -= hold.ucUnits;
+    assert.ok(cycle.creditHeldUnits >= 0n && cycle.ucHeldUnits >= 0n, 'negative held');
+    book.touchCycle(cycle);
+  }
+  if (org && hold.ucUnits !== 0n) {
+    const counter = org.counters.get(hold.cycleStart);
+    if (counter) {
+      counter.ucHeldUnits -= hold.ucUnits;
+      book.touchOrgCycle(counter);
+    }
+  }
+  hold.status = status;
+  agg.holds.delete(hold.id);
+  book.touchHold(hold);
+}
+
+/**
+ * Brings an account up to `now`: expires due holds, opens cycles through the current one (with
+ * their grants), and closes every cycle whose end plus grace has passed, booking the remaining
+ * credit as expired (R8). Events are applied in time order, so a jump across several cycles
+ * closes and grants each skipped cycle in turn.
+ */
+export function rollAccount(
+  book: Book,
+  agg: AccountAggregate,
+  now: Instant,
+  catalogues: Catalogues,
+  org: OrgScope | null,
+): void {
+  const account = agg.account;
+  for (const hold of [...agg.holds.values()]) {
+    if (hold.expiresAt <= now) releaseHold(book, agg, hold, 'expired', org);
+  }
+  const current = cycleAt(account.billingAnchor, now);
+  if (lastOpenedIndex(agg) < current.index) openCyclesThrough(book, agg, current.index, now, catalogues);
+  // A claim that takes effect later than it was made (R5) lands in its cycle when its time comes.
+  for (const cycle of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
+    grantIfDue(book, agg, cycle, now, catalogues);
+  }
+  for (const cycle of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
+    const closeAt = cycleCloseAt(cycle, catalogues);
+    if (closeAt > now) break;
+    closeCycle(book, agg, cycle, closeAt, org);
+  }
+  account.nextRollAt = nextRollAt(agg, catalogues);
+  book.touchAccount(account);
+}
+
+/** When a cycle closes: its end plus the late-event grace in force at its end (R8). */
+export function cycleCloseAt(cycle: { end: Instant }, catalogues: Catalogues): Instant {
+  return cycle.end + policyAt(cycle.end, catalogues.policy).lateGraceMs;
+}
+
+function closeCycle(book: Book, agg: AccountAggregate, cycle: CycleRow, at: Instant, org: OrgScope | null) {
+  for (const hold of [...agg.holds.values()]) {
+    if (hold.cycleStart === cycle.start) releaseHold(book, agg, hold, 'expired', org);
+  }
+  const remaining = remainingCredit(cycle);
+  if (remaining > 0n) book.post(agg, cycle, { at, kind: 'expire', creditUnits: -remaining, note: 'cycle closed' });
+  cycle.closed = true;
+  book.touchCycle(cycle);
+  agg.cycles.delete(cycle.start);
+  agg.appSpend.delete(cycle.start);
+  const account = agg.account;
+  account.closedThroughIndex = Math.max(account.closedThroughIndex ?? cycle.index, cycle.index);
+  book.touchAccount(account);
+}
+
+/** The next instant something is due for this account without any request. */
+export function nextRollAt(agg: AccountAggregate, catalogues: Catalogues): Instant | null {
+  const account = agg.account;
+  let next = Number.POSITIVE_INFINITY;
+  const last = lastOpenedIndex(agg);
+  if (Number.isFinite(last)) next = cycleByIndex(account.billingAnchor, last + 1).start;
+  for (const cycle of agg.cycles.values()) next = Math.min(next, cycleCloseAt(cycle, catalogues));
+  for (const hold of agg.holds.values()) next = Math.min(next, hold.expiresAt);
+  if (account.claimEffectiveAt !== null && account.grantedThroughIndex === null) {
+    next = Math.min(next, account.claimEffectiveAt);
+  }
+  return Number.isFinite(next) ? next : null;
+}
+
+/** True when the account needs a roll before a read-only decision can be trusted. */
+export function needsRoll(agg: AccountAggregate, now: Instant): boolean {
+  const at = agg.account.nextRollAt;
+  return at !== null && at <= now;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage-credit limits (R7) and subscription windows (R10).
+
+/**
+ * The binding usage-credit headroom for a charge in `cycle`. Switches first (an org switch off
+ * names the org), then limits, lowest headroom winning.
+ */
+export function usageCreditHeadroom(
+  agg: AccountAggregate,
+  cycle: CycleRow,
+  org: OrgScope | null,
+): UsageCreditHeadroom {
+  const account = agg.account;
+  if (org && !org.org.ucEnabled) return { headroomUnits: 0n, limit: 'org_level_disabled' };
+  if (!account.ucEnabled) return { headroomUnits: 0n, limit: 'usage_credits_disabled' };
+  const spent = cycle.ucChargedUnits + cycle.ucHeldUnits;
+  const limits: UsageCreditLimit[] = [];
+  if (org) {
+    if (org.org.ucMonthlyLimitUnits !== null) {
+      const counter = org.counters.get(cycle.start);
+      const orgSpent = counter ? counter.ucSpentUnits + counter.ucHeldUnits : 0n;
+      limits.push({ code: 'org_limit_reached', headroomUnits: org.org.ucMonthlyLimitUnits - orgSpent });
+    }
+    const seatLimit = account.plan === null ? undefined : org.org.seatTierLimitsUnits[account.plan];
+    if (seatLimit !== undefined) limits.push({ code: 'seat_tier_limit_reached', headroomUnits: seatLimit - spent });
+    if (account.memberLimitUnits !== null) {
+      limits.push({ code: 'member_limit_reached', headroomUnits: account.memberLimitUnits - spent });
+    }
+  }
+  if (account.ucMonthlyLimitUnits !== null) {
+    limits.push({ code: 'usage_credit_limit_reached', headroomUnits: account.ucMonthlyLimitUnits - spent });
+  }
+  return lowestHeadroom(limits);
+}
+
+/** Adds a usage-credit charge (or reservation) to the org's shared counter. */
+export function addOrgSpend(book: Book, org: OrgScope | null, cycleStart: Instant, spent: bigint, held: bigint) {
+  if (!org || (spent === 0n && held === 0n)) return;
+  const counter = orgCounter(org, cycleStart);
+  counter.ucSpentUnits += spent;
+  counter.ucHeldUnits += held;
+  book.touchOrgCycle(counter);
+}
+
+export interface WindowFigures {
+  sessionStart: Instant;
+  sessionUsedUnits: bigint;
+  sessionLimitUnits: bigint;
+  weekStart: Instant;
+  weekUsedUnits: bigint;
+  weekLimitUnits: bigint;
+}
+
+/**
+ * The R10 windows as they stand at `at`, without changing the account. A window opens with the
+ * first counted request and lasts its length (5 h, 7 days); a request after it ends opens a new
+ * one. A late record dated inside an older window counts in the current one: windows are a
+ * gate for requests in real time, not a statement.
+ */
+export function windowsAt(account: AccountRow, at: Instant, catalogues: Catalogues): WindowFigures {
+  const plan = account.plan === null ? undefined : planAt(account.plan, at, catalogues.plans);
+  const sessionOpen = account.sessionStart !== null && at < account.sessionStart + sessionWindowMs;
+  const weekOpen = account.weekStart !== null && at < account.weekStart + weekWindowMs;
+  return {
+    sessionStart: sessionOpen ? (account.sessionStart as Instant) : at,
+    sessionUsedUnits: sessionOpen ? account.sessionUsedUnits : 0n,
+    sessionLimitUnits: plan?.sessionLimitUnits ?? 0n,
+    weekStart: weekOpen ? (account.weekStart as Instant) : at,
+    weekUsedUnits: weekOpen ? account.weekUsedUnits : 0n,
+    weekLimitUnits: plan?.weeklyLimitUnits ?? 0n,
+  };
+}
+
+export function windowHeadroom(w: WindowFigures): bigint {
+  const session = w.sessionLimitUnits - w.sessionUsedUnits;
+  const week = w.weekLimitUnits - w.weekUsedUnits;
+  return session < week ? session : week;
+}
+
+/** When the exhausted windows reset: the later reset among those with no headroom left. */
+export function windowsResetAt(w: WindowFigures): Instant {
+  let at = 0;
+  if (w.sessionUsedUnits >= w.sessionLimitUnits) at = Math.max(at, w.sessionStart + sessionWindowMs);
+  if (w.weekUsedUnits >= w.weekLimitUnits) at = Math.max(at, w.weekStart + weekWindowMs);
+  return at;
+}
+
+/** Counts `units` into the windows as of `at` (R10). */
+export function countInWindows(book: Book, account: AccountRow, at: Instant, units: bigint, catalogues: Catalogues) {
+  const w = windowsAt(account, at, catalogues);
+  const sessionOpen = account.sessionStart !== null && at < account.sessionStart + sessionWindowMs;
+  const weekOpen = account.weekStart !== null && at < account.weekStart + weekWindowMs;
+  // A late record (dated before the open window) must not move a window's start backwards.
+  account.sessionStart = sessionOpen ? account.sessionStart : w.sessionStart;
+  account.sessionUsedUnits = w.sessionUsedUnits + units;
+  account.weekStart = weekOpen ? account.weekStart : w.weekStart;
+  account.weekUsedUnits = w.weekUsedUnits + units;
+  book.touchAccount(account);
+}
+
+/** Cost per app in a cycle, plus the estimates of its active holds (R16: a cap bounds spend from any source). */
+export function appCommitted(agg: AccountAggregate, cycleStart: Instant, app: string): bigint {
+  let total = agg.appSpend.get(cycleStart)?.get(app) ?? 0n;
+  for (const hold of agg.holds.values()) {
+    if (hold.app === app && hold.cycleStart === cycleStart) total += hold.estimateUnits;
+  }
+  return total;
+}

@@ -1,0 +1,58 @@
+/**
+ * Locking for a use case: orgs first (their shared usage-credit counters), then accounts in
+ * ascending id order, so concurrent transactions on PostgreSQL never wait on each other in a cycle.
+ * Every locked account is rolled forward to `now` (lazy close, R8) before anything else happens.
+ */
+import type { AppContext } from './context.ts';
+import { AppError } from './errors.ts';
+import { Book, lockOrgScope, type OrgScope, rollAccount } from './ledger.ts';
+import type { AccountAggregate } from './model.ts';
+import type { Tx } from './ports.ts';
+
+export interface Scope {
+  accounts: Map<string, AccountAggregate>;
+  orgs: Map<number, OrgScope>;
+  book: Book;
+  now: number;
+}
+
+/** The org scope of an account, or null for accounts outside any org. */
+export function orgOf(scope: Scope, agg: AccountAggregate): OrgScope | null {
+  return agg.account.orgNo === null ? null : (scope.orgs.get(agg.account.orgNo) ?? null);
+}
+
+export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<string>): Promise<Scope> {
+  const now = ctx.clock.now();
+  const ids = [...new Set(accountIds)].sort();
+  // Membership read without a lock tells which orgs to lock first; re-checked under the lock.
+  const orgNos = new Set<number>();
+  for (const id of ids) {
+    const peek = await tx.getAccount(id);
+    if (peek?.account.orgNo != null) orgNos.add(peek.account.orgNo);
+  }
+  const orgs = new Map<number, OrgScope>();
+  for (const orgNo of [...orgNos].sort((a, b) => a - b)) {
+    const org = await tx.getOrgByNo(orgNo);
+    if (org) orgs.set(orgNo, await lockOrgScope(tx, org, now, ctx.catalogues));
+  }
+  const book = new Book(now);
+  const accounts = new Map<string, AccountAggregate>();
+  for (const id of ids) {
+    const agg = await tx.lockAccount(id);
+    if (!agg) continue;
+    if (agg.account.orgNo !== null && !orgs.has(agg.account.orgNo)) {
+      throw new AppError('unavailable', 'account membership changed during the request; retry');
+    }
+    rollAccount(book, agg, now, ctx.catalogues, agg.account.orgNo === null ? null : (orgs.get(agg.account.orgNo) ?? null));
+    accounts.set(id, agg);
+  }
+  return { accounts, orgs, book, now };
+}
+
+/** Locks one account (and its org), or throws `not_found`. */
+export async function lockOne(ctx: AppContext, tx: Tx, accountId: string): Promise<{ scope: Scope; agg: AccountAggregate }> {
+  const scope = await lockScope(ctx, tx, [accountId]);
+  const agg = scope.accounts.get(accountId);
+  if (!agg) throw new AppError('not_found', `no account ${accountId}`);
+  return { scope, agg };
+}
