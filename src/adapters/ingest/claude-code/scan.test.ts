@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { generateCorpus } from '../../../../scripts/gen-transcripts.ts';
 import { defaultTranscriptRoots, readTranscripts } from './scan.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'projects');
@@ -294,6 +295,55 @@ describe('scanTranscripts limits and failures', () => {
         stats.issues.map((i) => i.code),
         ['invalid_usage', 'invalid_usage', 'invalid_timestamp', 'missing_id', 'invalid_record'],
       );
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+});
+
+describe('scanTranscripts on a generated corpus', () => {
+  it('reproduces the generator manifest exactly, in time order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'creditpool-corpus-'));
+    try {
+      const m = generateCorpus({ out: dir, lines: 3000, seed: 3, bytesPerLine: 900, anomalyRate: 20 });
+      assert.ok(m.sidechainReplays > 0 && m.synthetic > 0 && m.unparseable > 0 && m.missingEntrypoint > 0);
+      const { records, stats, files } = await readTranscripts([dir]);
+      assert.equal(files.length, m.files);
+      assert.deepEqual(
+        {
+          linesRead: stats.linesRead,
+          usageLines: stats.usageLines,
+          records: stats.records,
+          duplicates: stats.duplicates,
+          sidechainReplays: stats.sidechainReplays,
+          synthetic: stats.synthetic,
+          missingEntrypoint: stats.missingEntrypoint,
+          unparseable: stats.unparseable,
+          invalid: stats.invalid,
+        },
+        {
+          linesRead: m.linesWritten,
+          usageLines: m.usageLines,
+          records: m.records,
+          duplicates: m.duplicates,
+          sidechainReplays: m.sidechainReplays,
+          synthetic: m.synthetic,
+          missingEntrypoint: m.missingEntrypoint,
+          unparseable: m.unparseable,
+          invalid: 0,
+        },
+      );
+      for (let i = 1; i < records.length; i += 1) {
+        const a = records[i - 1]!;
+        const b = records[i]!;
+        assert.ok(
+          a.occurred_at < b.occurred_at ||
+            (a.occurred_at === b.occurred_at && a.id < b.id) ||
+            Date.parse(a.occurred_at) < Date.parse(b.occurred_at),
+        );
+      }
+      // No partial copy survives: the generator's partial copies have output_tokens 1 and input 1.
+      assert.ok(records.every((r) => !(r.usage.input_tokens === 1 && r.usage.output_tokens === 1)));
     } finally {
       await rm(dir, { recursive: true });
     }

@@ -3,10 +3,11 @@
  * `<sessionId>/subagents/`): usage-formats.md §3. One record per API response, deduplicated
  * across all files, emitted after the scan in replay order. Rules and limits: README.md.
  */
+import { statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatInstant, parseInstant } from '../../../core/time.ts';
-import { forEachLine, isBlank, looksLikeObject } from '../lines.ts';
+import { forEachLine, isBlank, jsonValueEnd, looksLikeObject } from '../lines.ts';
 import {
   addIssue,
   emptyStats,
@@ -111,7 +112,11 @@ export function scanTranscripts(paths: string[], options: ScanOptions = {}): Tra
     async *[Symbol.asyncIterator]() {
       const scanner = new Scanner(stats, files, options);
       await scanner.collectFiles(paths);
-      for (let i = 0; i < files.length; i += 1) await scanner.readFile(i);
+      for (let i = 0; i < files.length; i += 1) {
+        await scanner.readFile(i);
+        // Reads are synchronous (lines.ts): let other work run between files.
+        await new Promise((done) => setImmediate(done));
+      }
       const kept = scanner.resolve();
       kept.sort(compareCandidates);
       stats.records = kept.length;
@@ -150,6 +155,29 @@ function toRecord(c: Candidate, files: readonly string[]): IngestedRecord {
   };
   if (c.cost !== null) record.reported_cost_usd = c.cost;
   return record;
+}
+
+const messageKey = Buffer.from('"message":');
+const contentKey = Buffer.from('"content":');
+/** Content values shorter than this are decoded with the line: cutting them saves nothing. */
+const contentCutBytesMin = 512;
+
+/**
+ * The line as text, with the value of the first `"content":` key after `"message":` replaced by
+ * `[]`. Content blocks (text, thinking, tool inputs) are most of a line's bytes and none of its
+ * usage; not decoding and parsing them more than doubles the scan rate. Safe because an unescaped
+ * `"content":` can only be a key, and a key's value can only contain its own descendants: the
+ * fields read here (top-level keys, `message.id/model/usage`) are never under a `content` key.
+ */
+function withoutContent(bytes: Buffer, start: number, end: number): string {
+  const message = bytes.indexOf(messageKey, start);
+  if (message < 0 || message >= end) return bytes.toString('utf8', start, end);
+  const content = bytes.indexOf(contentKey, message + messageKey.length);
+  if (content < 0 || content >= end) return bytes.toString('utf8', start, end);
+  const valueStart = content + contentKey.length;
+  const valueEnd = jsonValueEnd(bytes, valueStart, end);
+  if (valueEnd < 0 || valueEnd - valueStart < contentCutBytesMin) return bytes.toString('utf8', start, end);
+  return `${bytes.toString('utf8', start, valueStart)}[]${bytes.toString('utf8', valueEnd, end)}`;
 }
 
 class Scanner {
@@ -210,7 +238,7 @@ class Scanner {
     const file = this.files[index]!;
     const stats = this.stats;
     try {
-      const info = await stat(file);
+      const info = statSync(file);
       if (info.size > this.fileBytesMax) {
         addIssue(stats, {
           file,
@@ -227,42 +255,40 @@ class Scanner {
     let firstMissing = 0;
     let synthetic = 0;
     let firstSynthetic = 0;
-    /** Position of the next `"usage"` in the current chunk: each byte is searched once. */
-    let usageAt = -1;
-    let usageChunk: Buffer | null = null;
     try {
-      await forEachLine(file, this.lineBytesMax, {
-        tooLong: (line, length) => {
-          stats.linesRead += 1;
-          addIssue(stats, {
-            file,
-            line,
-            code: 'line_too_long',
-            detail: `${length} bytes, over the limit of ${this.lineBytesMax}: line skipped`,
-          });
+      await forEachLine(
+        file,
+        this.lineBytesMax,
+        {
+          tooLong: (line, length) => {
+            stats.linesRead += 1;
+            addIssue(stats, {
+              file,
+              line,
+              code: 'line_too_long',
+              detail: `${length} bytes, over the limit of ${this.lineBytesMax}: line skipped`,
+            });
+          },
+          line: (bytes, start, end, line, hasUsage) => {
+            if (isBlank(bytes, start, end)) return;
+            stats.linesRead += 1;
+            if (!hasUsage) {
+              // Not a usage line: only its framing is checked (a parse would cost more than the scan).
+              if (!looksLikeObject(bytes, start, end)) this.unparseable(file, line, 'not a JSON object');
+              return;
+            }
+            const outcome = this.readLine(bytes, start, end, index, line);
+            if (outcome === 'missing_entrypoint') {
+              missingEntrypoint += 1;
+              if (firstMissing === 0) firstMissing = line;
+            } else if (outcome === 'synthetic') {
+              synthetic += 1;
+              if (firstSynthetic === 0) firstSynthetic = line;
+            }
+          },
         },
-        line: (bytes, start, end, line) => {
-          if (isBlank(bytes, start, end)) return;
-          stats.linesRead += 1;
-          if (bytes !== usageChunk || (usageAt >= 0 && usageAt < start)) {
-            usageChunk = bytes;
-            usageAt = bytes.indexOf(usageToken, start);
-          }
-          if (usageAt < 0 || usageAt >= end) {
-            // Not a usage line: only its framing is checked (a parse would cost more than the scan).
-            if (!looksLikeObject(bytes, start, end)) this.unparseable(file, line, 'not a JSON object');
-            return;
-          }
-          const outcome = this.readLine(bytes.toString('utf8', start, end), index, line);
-          if (outcome === 'missing_entrypoint') {
-            missingEntrypoint += 1;
-            if (firstMissing === 0) firstMissing = line;
-          } else if (outcome === 'synthetic') {
-            synthetic += 1;
-            if (firstSynthetic === 0) firstSynthetic = line;
-          }
-        },
-      });
+        usageToken,
+      );
     } catch (error) {
       addIssue(stats, { file, code: 'file_unreadable', detail: `read failed: ${String(error)}` });
     }
@@ -305,17 +331,24 @@ class Scanner {
 
   /** Reads one line that may carry usage. Returns what it was, for the per-file summaries. */
   private readLine(
-    text: string,
+    bytes: Buffer,
+    start: number,
+    end: number,
     fileIndex: number,
     line: number,
   ): 'other' | 'kept' | 'invalid' | 'synthetic' | 'missing_entrypoint' {
     const file = this.files[fileIndex]!;
     let value: unknown;
     try {
-      value = JSON.parse(text);
-    } catch (error) {
-      this.unparseable(file, line, (error as Error).message);
-      return 'invalid';
+      value = JSON.parse(withoutContent(bytes, start, end));
+    } catch {
+      try {
+        // The cut is an optimisation only: any doubt, and the whole line decides.
+        value = JSON.parse(bytes.toString('utf8', start, end));
+      } catch (error) {
+        this.unparseable(file, line, (error as Error).message);
+        return 'invalid';
+      }
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.unparseable(file, line, 'not a JSON object');
