@@ -1,0 +1,733 @@
+/**
+ * The embedded `Store`: one SQLite file through `node:sqlite`, WAL, `synchronous=FULL`, one
+ * writer process. See README.md in this folder for the guarantees and their limits.
+ *
+ * Three mechanisms carry the performance, each safe because this process is the file's only
+ * writer:
+ * - group commit: concurrent `transaction` calls share one database transaction and one fsync,
+ *   each in its own savepoint, so a failing one rolls back alone;
+ * - the aggregate cache: `lockAccount` answers from memory after the first load, so a decision
+ *   reads no disk; whatever a failed operation touched is evicted;
+ * - prepared statements, prepared once per connection (`queries.ts`).
+ *
+ * @example
+ * const store = await openSqliteStore({ path: 'data/creditpool.db' });
+ * const row = await store.transaction((tx) => tx.insertAccount(account));
+ * await store.close();
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { isDeepStrictEqual } from 'node:util';
+import type {
+  AccountAggregate,
+  AccountRow,
+  AppPolicyRow,
+  CycleRow,
+  HoldRow,
+  OrgCycleRow,
+  OrgRow,
+  PostingRow,
+} from '../../../app/model.ts';
+import type { DimFigure, PostingPage, ReadTx, Store, TokenRow, Tx } from '../../../app/ports.ts';
+import { StoreError } from '../../../app/store-error.ts';
+import type { Instant } from '../../../core/time.ts';
+import { migrate } from './migrations.ts';
+import { Queries } from './queries.ts';
+
+/**
+ * At most this many operations share one database transaction: every operation of a group waits
+ * for the group's last one and its commit, so the cap bounds latency; 512 already amortizes the
+ * fsync to almost nothing per operation.
+ */
+export const groupOperationsMax = 512;
+/**
+ * Aggregates kept in memory, least recently used evicted first: a few KB each, so memory stays
+ * near a few hundred MB however many accounts the file holds; the active accounts stay hot.
+ */
+export const aggregatesCachedMax = 100_000;
+/** How long a statement waits for a lock held by a checkpoint or a reader before failing. */
+export const busyTimeoutMs = 5_000;
+/** The largest page any list query returns: callers page, they never take everything at once. */
+export const pageLimitMax = 10_000;
+
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for a private in-memory database (tests, replay). */
+  path: string;
+  /**
+   * `FULL` (default): a transaction resolves only once its commit is on disk. `NORMAL` in WAL
+   * mode may lose the last commits on power loss (never on a process crash); for replays and
+   * benchmarks that say so.
+   */
+  synchronous?: SqliteSynchronous;
+  /**
+   * Checks every cache hit of `lockAccount` against a fresh load and throws on a difference. For
+   * tests: it finds a use case that forgot to keep an aggregate in step with what it saved.
+   */
+  verifyCache?: boolean;
+}
+
+// SQLite primary result codes (the low byte of an extended code).
+const sqliteBusy = 5;
+const sqliteLocked = 6;
+const sqliteReadonly = 8;
+const sqliteIoerr = 10;
+const sqliteCorrupt = 11;
+const sqliteFull = 13;
+const sqliteCantopen = 14;
+const sqliteConstraintPrimaryKey = 1555;
+const sqliteConstraintUnique = 2067;
+
+/** Turns a driver error into a `StoreError` where one applies; anything else (a bug) passes through. */
+function storeErrorOf(error: unknown): unknown {
+  if (error instanceof StoreError) return error;
+  const e = error as { code?: unknown; errcode?: unknown; message?: unknown };
+  if (e?.code !== 'ERR_SQLITE_ERROR' || typeof e.errcode !== 'number') return error;
+  const message = String(e.message);
+  if (e.errcode === sqliteConstraintPrimaryKey || e.errcode === sqliteConstraintUnique) {
+    return new StoreError('duplicate', message, { cause: error });
+  }
+  switch (e.errcode & 0xff) {
+    case sqliteBusy:
+    case sqliteLocked:
+    case sqliteReadonly:
+    case sqliteIoerr:
+    case sqliteCorrupt:
+    case sqliteFull:
+    case sqliteCantopen:
+      return new StoreError('unavailable', message, { cause: error });
+    default:
+      return error;
+  }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > pageLimitMax) {
+    throw new RangeError(`limit must be an integer in 1..${pageLimitMax}, got ${limit}`);
+  }
+}
+
+/** Runs async sections one at a time, in call order. */
+class Mutex {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(section: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(section);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+interface QueuedOperation {
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What one operation saved for one account, to check the cached aggregate against at its end. */
+interface Saved {
+  account: AccountRow | undefined;
+  cycles: CycleRow[];
+  holds: HoldRow[];
+  apps: AppPolicyRow[];
+}
+
+interface GroupState {
+  /** BEGIN IMMEDIATE ran: a group that only read commits nothing and syncs nothing. */
+  begun: boolean;
+  /** Account numbers whose cached aggregates the group's operations locked or wrote. */
+  touched: Set<number>;
+}
+
+interface OperationState {
+  group: GroupState;
+  finished: boolean;
+  /** The operation's savepoint is open: taken at its first write, so pure reads cost no SQL. */
+  savepoint: boolean;
+  locked: Map<number, AccountAggregate>;
+  saved: Map<number, Saved>;
+}
+
+function sectionFinished(): Error {
+  return new Error('this transaction has finished: a Tx must not be used after its function returns');
+}
+
+/** Reads on one connection, for one `read` call or one operation. */
+class SqliteReadTx implements ReadTx {
+  protected readonly q: Queries;
+  protected done = false;
+
+  constructor(q: Queries) {
+    this.q = q;
+  }
+
+  finish(): void {
+    this.done = true;
+  }
+
+  /** Every method goes through here: one place checks liveness and maps driver errors. */
+  protected sql<T>(body: () => T): Promise<T> {
+    if (this.done) return Promise.reject(sectionFinished());
+    try {
+      return Promise.resolve(body());
+    } catch (error) {
+      return Promise.reject(storeErrorOf(error));
+    }
+  }
+
+  getOrg(id: string): Promise<OrgRow | undefined> {
+    return this.sql(() => this.q.orgById(id));
+  }
+  getOrgByNo(no: number): Promise<OrgRow | undefined> {
+    return this.sql(() => this.q.orgByNo(no));
+  }
+  getOrgCycle(orgNo: number, cycleStart: Instant): Promise<OrgCycleRow | undefined> {
+    return this.sql(() => this.q.orgCycle(orgNo, cycleStart));
+  }
+  getAccount(id: string): Promise<AccountAggregate | undefined> {
+    return this.sql(() => this.q.aggregate(id));
+  }
+  listOrgMembers(orgNo: number): Promise<AccountRow[]> {
+    return this.sql(() => this.q.orgMembers(orgNo));
+  }
+  getCycle(accountNo: number, cycleStart: Instant): Promise<CycleRow | undefined> {
+    return this.sql(() => this.q.cycle(accountNo, cycleStart));
+  }
+  listCycles(accountNo: number): Promise<CycleRow[]> {
+    return this.sql(() => this.q.cycles(accountNo));
+  }
+  getDims(accountNo: number, cycleStart: Instant): Promise<DimFigure[]> {
+    return this.sql(() => this.q.dims(accountNo, cycleStart));
+  }
+  listPostings(accountNo: number, page: PostingPage): Promise<PostingRow[]> {
+    return this.sql(() => {
+      checkLimit(page.limit);
+      return this.q.postings(accountNo, page);
+    });
+  }
+  findPostings(accountNo: number, idems: readonly string[]): Promise<Map<string, PostingRow>> {
+    return this.sql(() => this.q.postingsByIdem(accountNo, idems));
+  }
+  getHold(accountNo: number, holdId: string): Promise<HoldRow | undefined> {
+    return this.sql(() => this.q.hold(accountNo, holdId));
+  }
+  findHoldAccounts(holdId: string, limit: number): Promise<string[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.holdAccounts(holdId, limit);
+    });
+  }
+  findToken(hash: string): Promise<TokenRow | undefined> {
+    return this.sql(() => this.q.token(hash));
+  }
+  listAccountIds(afterId: string | null, limit: number): Promise<string[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.accountIds(afterId, limit);
+    });
+  }
+  listAccountsDue(now: Instant, limit: number): Promise<string[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.accountsDue(now, limit);
+    });
+  }
+}
+
+/** One operation of a group: reads see the group's writes; writes go straight to SQL (write-through). */
+class SqliteTx extends SqliteReadTx implements Tx {
+  readonly #store: SqliteStore;
+  readonly #op: OperationState;
+
+  constructor(store: SqliteStore, q: Queries, op: OperationState) {
+    super(q);
+    this.#store = store;
+    this.#op = op;
+  }
+
+  /** A write: opens the group's transaction and this operation's savepoint on first use. */
+  #write<T>(accountNo: number | null, body: () => T): Promise<T> {
+    return this.sql(() => {
+      this.#store.beginWrite(this.#op);
+      if (accountNo !== null) this.#savedFor(accountNo);
+      return body();
+    });
+  }
+
+  #savedFor(accountNo: number): Saved {
+    let saved = this.#op.saved.get(accountNo);
+    if (!saved) {
+      saved = { account: undefined, cycles: [], holds: [], apps: [] };
+      this.#op.saved.set(accountNo, saved);
+    }
+    return saved;
+  }
+
+  override getAccount(id: string): Promise<AccountAggregate | undefined> {
+    // A copy: an unlocked read must not hand out the cached objects a use case could mutate.
+    return this.sql(() => {
+      const cached = this.#store.cached(id);
+      return cached ? structuredClone(cached) : this.q.aggregate(id);
+    });
+  }
+
+  insertOrg(row: Omit<OrgRow, 'no'>): Promise<OrgRow> {
+    return this.#write(null, () => this.q.insertOrg(row));
+  }
+  saveOrg(row: OrgRow): Promise<void> {
+    return this.#write(null, () => {
+      if (!this.q.updateOrg(row)) throw new StoreError('not_found', `no org ${row.id} with number ${row.no}`);
+    });
+  }
+  lockOrgCycle(orgNo: number, cycleStart: Instant): Promise<OrgCycleRow> {
+    return this.sql(() => {
+      // A single writer needs no row lock: only a missing row costs a write.
+      const row = this.q.orgCycle(orgNo, cycleStart);
+      if (row) return row;
+      this.#store.beginWrite(this.#op);
+      this.q.createOrgCycle(orgNo, cycleStart);
+      return this.q.orgCycle(orgNo, cycleStart)!;
+    });
+  }
+  saveOrgCycle(row: OrgCycleRow): Promise<void> {
+    return this.#write(null, () => {
+      if (!this.q.updateOrgCycle(row)) {
+        throw new StoreError('not_found', `no counter for org ${row.orgNo} at ${row.cycleStart}`);
+      }
+    });
+  }
+  insertAccount(row: Omit<AccountRow, 'no'>): Promise<AccountRow> {
+    return this.#write(null, () => this.q.insertAccount(row));
+  }
+  lockAccount(id: string): Promise<AccountAggregate | undefined> {
+    return this.sql(() => this.#store.lockAggregate(this.q, this.#op, id));
+  }
+  saveAccount(row: AccountRow): Promise<void> {
+    return this.#write(row.no, () => {
+      if (!this.q.updateAccount(row))
+        throw new StoreError('not_found', `no account ${row.id} with number ${row.no}`);
+      this.#savedFor(row.no).account = row;
+    });
+  }
+  saveCycle(row: CycleRow): Promise<void> {
+    return this.#write(row.accountNo, () => {
+      this.q.upsertCycle(row);
+      this.#savedFor(row.accountNo).cycles.push(row);
+    });
+  }
+  putHold(row: HoldRow): Promise<void> {
+    return this.#write(row.accountNo, () => {
+      this.q.upsertHold(row);
+      this.#savedFor(row.accountNo).holds.push(row);
+    });
+  }
+  saveApp(row: AppPolicyRow): Promise<void> {
+    return this.#write(row.accountNo, () => {
+      this.q.upsertApp(row);
+      this.#savedFor(row.accountNo).apps.push(row);
+    });
+  }
+  append(postings: readonly PostingRow[]): Promise<void> {
+    if (postings.length === 0) return this.sql(() => undefined);
+    return this.#write(null, () => {
+      for (const p of postings) this.#savedFor(p.accountNo);
+      this.q.insertPostings(postings);
+    });
+  }
+  addDims(accountNo: number, cycleStart: Instant, deltas: readonly DimFigure[]): Promise<void> {
+    if (deltas.length === 0) return this.sql(() => undefined);
+    return this.#write(accountNo, () => {
+      // One upsert per distinct (dim, key): a batch repeats the same few surfaces, apps and models.
+      const sums = new Map<string, DimFigure>();
+      for (const d of deltas) {
+        const k = d.dim + '\0' + d.key;
+        const sum = sums.get(k);
+        if (sum) sum.costUnits += d.costUnits;
+        else sums.set(k, { dim: d.dim, key: d.key, costUnits: d.costUnits });
+      }
+      for (const d of sums.values()) this.q.addDim(accountNo, cycleStart, d.dim, d.key, d.costUnits);
+    });
+  }
+  insertToken(row: TokenRow): Promise<void> {
+    return this.#write(null, () => this.q.insertToken(row));
+  }
+}
+
+/** Does the cached aggregate hold exactly the objects this operation saved? */
+function inStep(agg: AccountAggregate, saved: Saved): boolean {
+  if (saved.account !== undefined && agg.account !== saved.account) return false;
+  for (const c of saved.cycles) {
+    const held = agg.cycles.get(c.start);
+    if (c.closed ? held !== undefined && held !== c : held !== c) return false;
+  }
+  for (const h of saved.holds) {
+    const held = agg.holds.get(h.id);
+    if (h.status === 'active' ? held !== h : held !== undefined && held !== h) return false;
+  }
+  for (const a of saved.apps) if (agg.apps.get(a.app) !== a) return false;
+  return true;
+}
+
+/** Makes a cached aggregate what a fresh load would return: closed cycles and ended holds go. */
+function normalize(agg: AccountAggregate): void {
+  for (const [start, cycle] of agg.cycles) if (cycle.closed) agg.cycles.delete(start);
+  for (const [start, spend] of agg.appSpend) {
+    if (!agg.cycles.has(start) || spend.size === 0) agg.appSpend.delete(start);
+  }
+  for (const [id, hold] of agg.holds) if (hold.status !== 'active') agg.holds.delete(id);
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #q: Queries;
+  /** The read connection (files only); null for ':memory:', whose reads run between groups. */
+  readonly #readDb: DatabaseSync | null;
+  readonly #readQ: Queries;
+  readonly #lock: DatabaseSync | null;
+  readonly #verifyCache: boolean;
+  readonly #writeLane = new Mutex();
+  readonly #readLane = new Mutex();
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  readonly #rollback: StatementSync;
+  readonly #savepoint: StatementSync;
+  readonly #release: StatementSync;
+  readonly #rollbackTo: StatementSync;
+  readonly #readBegin: StatementSync | null;
+  readonly #readEnd: StatementSync | null;
+  #queue: QueuedOperation[] = [];
+  #flushScheduled = false;
+  #flushing = false;
+  #closed = false;
+  /** Aggregates by account id, least recently used first (Map keeps insertion order). */
+  readonly #cache = new Map<string, AccountAggregate>();
+  readonly #cacheIdByNo = new Map<number, string>();
+
+  /** Use `openSqliteStore`. */
+  constructor(
+    path: string,
+    db: DatabaseSync,
+    readDb: DatabaseSync | null,
+    lock: DatabaseSync | null,
+    verifyCache: boolean,
+  ) {
+    this.path = path;
+    this.#db = db;
+    this.#readDb = readDb;
+    this.#lock = lock;
+    this.#verifyCache = verifyCache;
+    this.#q = new Queries(db);
+    this.#readQ = readDb ? new Queries(readDb) : this.#q;
+    this.#begin = db.prepare('BEGIN IMMEDIATE');
+    this.#commit = db.prepare('COMMIT');
+    this.#rollback = db.prepare('ROLLBACK');
+    this.#savepoint = db.prepare('SAVEPOINT operation');
+    this.#release = db.prepare('RELEASE operation');
+    this.#rollbackTo = db.prepare('ROLLBACK TO operation');
+    this.#readBegin = readDb ? readDb.prepare('BEGIN') : null;
+    this.#readEnd = readDb ? readDb.prepare('COMMIT') : null;
+  }
+
+  /** Aggregates currently cached (for tests and metrics). */
+  get cachedAggregates(): number {
+    return this.#cache.size;
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  /**
+   * Reads committed data only. On a file: on the read connection, in its own read transaction
+   * (one snapshot for the whole `fn`), never blocked by a group in flight. In memory there is one
+   * connection, so reads wait for the group in flight and run between groups.
+   */
+  read<T>(fn: (tx: ReadTx) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
+    const lane = this.#readDb ? this.#readLane : this.#writeLane;
+    return lane.run(async () => {
+      const view = new SqliteReadTx(this.#readQ);
+      this.#readBegin?.run();
+      try {
+        return await fn(view);
+      } finally {
+        view.finish();
+        this.#readEnd?.run();
+      }
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      return this.#readQ.ping();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Lets every queued transaction finish, then closes the connections and the writer lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#queue.length > 0 || this.#flushScheduled || this.#flushing) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.#writeLane.run(async () => undefined);
+    await this.#readLane.run(async () => undefined);
+    this.#readDb?.close();
+    this.#db.close();
+    this.#lock?.close();
+    this.#cache.clear();
+    this.#cacheIdByNo.clear();
+  }
+
+  // ── group commit ──
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#flushing) return;
+    this.#flushScheduled = true;
+    // setImmediate, not a microtask: every transaction called in this turn of the event loop
+    // (a burst of requests) joins the group before it starts.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flushing = true;
+      const group = this.#queue.splice(0, groupOperationsMax);
+      void this.#writeLane
+        .run(() => this.#runGroup(group))
+        .finally(() => {
+          this.#flushing = false;
+          if (this.#queue.length > 0) this.#scheduleFlush();
+        });
+    });
+  }
+
+  async #runGroup(group: QueuedOperation[]): Promise<void> {
+    const state: GroupState = { begun: false, touched: new Set() };
+    const succeeded: { op: QueuedOperation; value: unknown }[] = [];
+    /** Set when the database transaction itself is lost: nothing of this group can commit. */
+    let broken: unknown;
+    for (const queued of group) {
+      if (broken !== undefined) {
+        queued.reject(broken);
+        continue;
+      }
+      const op: OperationState = {
+        group: state,
+        finished: false,
+        savepoint: false,
+        locked: new Map(),
+        saved: new Map(),
+      };
+      const tx = new SqliteTx(this, this.#q, op);
+      try {
+        const value = await queued.fn(tx);
+        tx.finish();
+        op.finished = true;
+        if (op.savepoint) this.#release.run();
+        this.#settleCache(op);
+        succeeded.push({ op: queued, value });
+      } catch (error) {
+        tx.finish();
+        op.finished = true;
+        this.#evictOperation(op);
+        try {
+          if (op.savepoint) {
+            this.#rollbackTo.run();
+            this.#release.run();
+          }
+        } catch (rollbackError) {
+          broken = storeErrorOf(rollbackError);
+        }
+        // SQLite rolls the whole transaction back by itself on some errors (disk full, I/O).
+        if (state.begun && !this.#db.isTransaction)
+          broken ??= new StoreError('unavailable', 'the transaction was lost', { cause: error });
+        queued.reject(error);
+      }
+    }
+    if (broken === undefined && state.begun) {
+      try {
+        this.#commit.run();
+      } catch (error) {
+        broken = storeErrorOf(error);
+      }
+    }
+    if (broken !== undefined) {
+      if (this.#db.isTransaction) {
+        try {
+          this.#rollback.run();
+        } catch {
+          // The connection is unusable; the next BEGIN reports it.
+        }
+      }
+      for (const no of state.touched) this.#evict(no);
+      for (const { op } of succeeded) op.reject(broken);
+      return;
+    }
+    for (const { op, value } of succeeded) op.resolve(value);
+    this.#trimCache();
+  }
+
+  /** Called by a Tx before its first write: BEGIN for the group, SAVEPOINT for the operation. */
+  beginWrite(op: OperationState): void {
+    if (op.finished) throw sectionFinished();
+    if (!op.group.begun) {
+      this.#begin.run();
+      op.group.begun = true;
+    }
+    if (!op.savepoint) {
+      this.#savepoint.run();
+      op.savepoint = true;
+    }
+  }
+
+  // ── the aggregate cache ──
+
+  cached(id: string): AccountAggregate | undefined {
+    return this.#cache.get(id);
+  }
+
+  lockAggregate(q: Queries, op: OperationState, id: string): AccountAggregate | undefined {
+    let agg = this.#cache.get(id);
+    if (agg) {
+      // Move to the most recently used end.
+      this.#cache.delete(id);
+      this.#cache.set(id, agg);
+      if (this.#verifyCache) {
+        const fresh = q.aggregate(id);
+        if (!isDeepStrictEqual(fresh, agg)) {
+          throw new Error(
+            `cached aggregate of account ${id} differs from the database: a use case did not keep it in step`,
+          );
+        }
+      }
+    } else {
+      agg = q.aggregate(id);
+      if (!agg) return undefined;
+      this.#cache.set(id, agg);
+      this.#cacheIdByNo.set(agg.account.no, id);
+    }
+    op.locked.set(agg.account.no, agg);
+    return agg;
+  }
+
+  /**
+   * After an operation succeeded: keep each aggregate it locked and saved in step (normalized to
+   * what a fresh load returns); evict any that was written without being locked, or whose saved
+   * rows are not the objects the aggregate holds. Eviction costs a reload, never a wrong answer.
+   */
+  #settleCache(op: OperationState): void {
+    for (const [no, saved] of op.saved) {
+      op.group.touched.add(no);
+      const id = this.#cacheIdByNo.get(no);
+      const agg = id === undefined ? undefined : this.#cache.get(id);
+      if (agg && (op.locked.get(no) !== agg || !inStep(agg, saved))) this.#evict(no);
+    }
+    for (const [no, agg] of op.locked) {
+      op.group.touched.add(no);
+      if (this.#cache.get(this.#cacheIdByNo.get(no) ?? '') === agg) normalize(agg);
+    }
+  }
+
+  /** After an operation failed: whatever it locked (and may have mutated) or wrote is forgotten. */
+  #evictOperation(op: OperationState): void {
+    for (const no of op.locked.keys()) this.#evict(no);
+    for (const no of op.saved.keys()) this.#evict(no);
+  }
+
+  #evict(no: number): void {
+    const id = this.#cacheIdByNo.get(no);
+    if (id === undefined) return;
+    this.#cacheIdByNo.delete(no);
+    this.#cache.delete(id);
+  }
+
+  /** Between groups only: an aggregate in use by an operation is never dropped under it. */
+  #trimCache(): void {
+    for (const [id, agg] of this.#cache) {
+      if (this.#cache.size <= aggregatesCachedMax) break;
+      this.#cache.delete(id);
+      this.#cacheIdByNo.delete(agg.account.no);
+    }
+  }
+}
+
+/**
+ * Takes the writer lock: a sidecar SQLite file held in EXCLUSIVE locking mode for the life of the
+ * store. The OS releases it when the process dies (kill -9 included), so a crash leaves no stale
+ * lock; a second writer, in this process or another, is refused at open.
+ */
+function takeWriterLock(path: string): DatabaseSync {
+  const lock = new DatabaseSync(`${path}.lock`);
+  try {
+    lock.exec(
+      'PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE; ' +
+        'CREATE TABLE IF NOT EXISTS writer (note TEXT); COMMIT',
+    );
+    return lock;
+  } catch (error) {
+    lock.close();
+    throw new StoreError(
+      'unavailable',
+      `${path} is already open for writing (one writer per SQLite file; several servers need PostgreSQL)`,
+      { cause: error },
+    );
+  }
+}
+
+function configure(db: DatabaseSync, synchronous: SqliteSynchronous): void {
+  db.exec(
+    [
+      'PRAGMA journal_mode = WAL',
+      `PRAGMA synchronous = ${synchronous}`,
+      `PRAGMA busy_timeout = ${busyTimeoutMs}`,
+      // Integrity is the app's; unchecked writes stay cheap.
+      'PRAGMA foreign_keys = OFF',
+      // NORMAL: the read connection must be able to read while the writer is open.
+      'PRAGMA locking_mode = NORMAL',
+      // 64 MiB of page cache: the journal's right edge and the hot accounts stay in memory.
+      'PRAGMA cache_size = -65536',
+    ].join('; '),
+  );
+}
+
+/**
+ * Opens (creating if missing, with its folder) and migrates a SQLite store.
+ *
+ * @example
+ * const store = await openSqliteStore({ path: ':memory:' });
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  const synchronous = options.synchronous ?? 'FULL';
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL')
+    throw new RangeError(`synchronous: ${String(synchronous)}`);
+  const inMemory = options.path === ':memory:';
+  const path = inMemory ? options.path : resolve(options.path);
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  const lock = inMemory ? null : takeWriterLock(path);
+  let db: DatabaseSync | undefined;
+  let readDb: DatabaseSync | null = null;
+  try {
+    db = new DatabaseSync(path);
+    configure(db, synchronous);
+    migrate(db);
+    if (!inMemory) {
+      readDb = new DatabaseSync(path, { readOnly: true });
+      readDb.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA cache_size = -16384`);
+    }
+    return new SqliteStore(path, db, readDb, lock, options.verifyCache ?? false);
+  } catch (error) {
+    readDb?.close();
+    db?.close();
+    lock?.close();
+    throw storeErrorOf(error);
+  }
+}
