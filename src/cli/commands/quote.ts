@@ -86,7 +86,12 @@ export const quote: CliCommand = {
   },
 };
 
-/** The `--json` shape; money as exact decimal USD strings. */
+/**
+ * The `--json` shape; money as exact decimal USD strings.
+ *
+ * @example
+ * quoteJson(priced, at) // { cost_usd: '0.044', model: 'claude-opus-5-5', at: '2026-11-20T10:00:00Z', lines: [...], modifiers: [] }
+ */
 export function quoteJson(result: Priced, at: Instant) {
   return {
     cost_usd: formatUsd(result.totalUnits),

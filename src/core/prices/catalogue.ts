@@ -206,7 +206,13 @@ export function parsePriceCatalogue(json: unknown): PriceCatalogue {
   return { models, byName, modifiers, resolvedCache: new Map() };
 }
 
-/** `claude-haiku-4-5-20251001` → `claude-haiku-4-5`; null when the id carries no date. */
+/**
+ * The undated form of a dated id, which resolves to it as an alias; null when the id has no date.
+ *
+ * @example
+ * undatedForm('claude-haiku-4-5-20251001') // 'claude-haiku-4-5'
+ * undatedForm('claude-opus-5-5') // null
+ */
 export function undatedForm(id: string): string | null {
   const match = /^(.+)-\d{8}$/.exec(id);
   return match ? match[1]! : null;
@@ -410,7 +416,13 @@ function inForce(modifiers: readonly PriceModifiers[], at: Instant): PriceModifi
 // ---------------------------------------------------------------------------------------------
 // Reading the catalogue.
 
-/** The model's rates in force at `at`, or null before its release. Segments are few: a backward scan. */
+/**
+ * The model's rates in force at `at`, or null before its release. Segments are few (one per date
+ * at which anything changes): a backward scan beats a binary search here.
+ *
+ * @example
+ * segmentAt(model, parseInstant('2026-10-07T00:00:00Z'))?.base.units[3] // Sonnet 5.5 cache read: 100000n
+ */
 export function segmentAt(model: PriceModel, at: Instant): PriceSegment | null {
   const segments = model.segments;
   for (let i = segments.length - 1; i >= 0; i--) {
