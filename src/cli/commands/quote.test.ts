@@ -116,6 +116,19 @@ describe('creditpool quote', () => {
     assert.equal(JSON.parse(r.stdout).cost_usd, '7');
   });
 
+  it('a bad CREDITPOOL_PRICES file is reported, exit 1', () => {
+    const path = join(dir, 'bad-prices.json');
+    writeFileSync(path, '{"schema":"nope"}');
+    const r = cli(
+      ['quote', '--model', 'claude-opus-5-5', '--at', at, '{"input_tokens":1,"output_tokens":1}'],
+      {
+        env: { CREDITPOOL_PRICES: path },
+      },
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /CREDITPOOL_PRICES: .*bad-prices\.json: \$\.schema/);
+  });
+
   const refusals: [string, string[], string, RegExp][] = [
     [
       'an unknown model',

@@ -4,7 +4,7 @@
  */
 import { priceCatalogueFromEnv } from '../../adapters/prices-file.ts';
 import { formatUsd } from '../../core/money.ts';
-import { type PriceLine, type PriceResult, price } from '../../core/prices/index.ts';
+import { type PriceCatalogue, type PriceLine, type PriceResult, price } from '../../core/prices/index.ts';
 import { formatInstant, type Instant, parseInstant } from '../../core/time.ts';
 import { parseFlags } from '../args.ts';
 import { type CliCommand, type CliIo, exitOk, exitRefused, exitUsage } from '../io.ts';
@@ -77,7 +77,13 @@ export const quote: CliCommand = {
       return refuse(io, `usage is not JSON: ${(error as Error).message}`);
     }
 
-    const result = price(model, usageObject, at, priceCatalogueFromEnv(io.env));
+    let catalogue: PriceCatalogue;
+    try {
+      catalogue = priceCatalogueFromEnv(io.env);
+    } catch (error) {
+      return refuse(io, `CREDITPOOL_PRICES: ${(error as Error).message}`);
+    }
+    const result = price(model, usageObject, at, catalogue);
     if (!result.ok) return refuse(io, `${result.code}: ${result.detail}`);
     io.stdout(
       args.values.json ? `${JSON.stringify(quoteJson(result, at))}\n` : quoteTable(result, model, at),
