@@ -1,0 +1,714 @@
+/**
+ * The `Store` port on PostgreSQL, for several server processes sharing one database.
+ *
+ * Correctness across processes comes from row locks, not from caches: every transaction reads
+ * what it needs afresh (nothing is cached between transactions, since another process may have
+ * written since) and locks it with `SELECT … FOR UPDATE`.
+ *
+ * Lock order (deadlock avoidance): a use case locks the org's counters first (`lockOrgCycle`),
+ * then its accounts (`lockAccount`) in ascending id order (byte order: ids are `COLLATE "C"`).
+ * Two transactions that take locks in the same order can only wait for each other, never
+ * deadlock; if a caller breaks the order anyway, PostgreSQL detects the deadlock (40P01) and the
+ * transaction is retried (`errors.ts`).
+ *
+ * Transactions run at READ COMMITTED: each statement sees what was committed before it started,
+ * and a statement that waited for a row lock sees the row as its holder committed it. That is
+ * what makes "lock the account row, then read its cycles, holds and dims" correct without
+ * SERIALIZABLE: every writer of those rows holds the account lock first.
+ *
+ * @example
+ * const store = await openPostgresStore({ url: 'postgres://postgres@127.0.0.1:5432/creditpool', max: 20 });
+ * await store.transaction(async (tx) => {
+ *   const agg = await tx.lockAccount('acct-1');
+ *   …
+ * });
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import postgres from 'postgres';
+import type {
+  AccountAggregate,
+  AccountRow,
+  AppPolicyRow,
+  CycleRow,
+  HoldRow,
+  OrgCycleRow,
+  OrgRow,
+  PostingRow,
+} from '../../../app/model.ts';
+import type { DimFigure, PostingPage, ReadTx, Store, TokenRow, Tx } from '../../../app/ports.ts';
+import { StoreError } from '../../../app/store-error.ts';
+import type { Instant } from '../../../core/time.ts';
+import {
+  isCollision,
+  isConnectionLoss,
+  isUnavailable,
+  reconnectDelayMs,
+  retryDelayMs,
+  toStoreError,
+  transactionAttemptsMax,
+} from './errors.ts';
+import { migrate } from './migrations.ts';
+import {
+  accountColumns,
+  accountFromRow,
+  appFromRow,
+  cycleColumns,
+  cycleFromRow,
+  type DbRow,
+  dimFromRow,
+  holdColumns,
+  holdFromRow,
+  int8ArrayLiteral,
+  num,
+  orgColumns,
+  orgCycleFromRow,
+  orgFromRow,
+  postingColumns,
+  postingFromRow,
+  seatTierLimitsJson,
+  textArrayLiteral,
+  tokenFromRow,
+  units,
+} from './rows.ts';
+
+export interface PostgresStoreOptions {
+  /** A `postgres://` connection URL. */
+  url: string;
+  /** Pool size: connections this process opens at most. */
+  max?: number;
+}
+
+export interface PostgresStore extends Store {
+  readonly kind: 'postgres';
+}
+
+/** Pool size by default: enough to overlap a few transactions per core without crowding the
+ * server (PostgreSQL's own default is 100 connections for every process together). */
+export const poolSizeDefault = 10;
+/** How long a new connection may take before the operation is `unavailable`. */
+export const connectTimeoutSeconds = 5;
+/** How long `close` waits for running queries before cutting connections. */
+export const closeTimeoutSeconds = 5;
+/**
+ * Attempts when a connection fails before the use case has run (at BEGIN): nothing was written,
+ * so trying again on a fresh connection is safe, and it hides a pool whose connections the
+ * server just dropped. Once the use case has run, a lost connection is `unavailable` at once.
+ */
+export const beginAttemptsMax = 5;
+/** Postings per `append` call: one statement's arrays stay a few MB at most. */
+export const postingsPerAppendMax = 10_000;
+/** Dimension deltas per `addDims` call. */
+export const dimsPerAddMax = 10_000;
+/** Rows any listing returns at most, whatever `limit` a caller passes. */
+export const pageLimitMax = 10_000;
+
+const int64Min = -(2n ** 63n);
+
+/** Opens the pool, applies pending migrations, and returns the store. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const max = options.max ?? poolSizeDefault;
+  assert.ok(Number.isSafeInteger(max) && max > 0, 'pool size must be a positive integer');
+  const sql = postgres(options.url, {
+    max,
+    // int8 as exact JS bigint: the default parses it as a string, and Number would round money.
+    types: { bigint: postgres.BigInt },
+    // Arrays go out as literals (rows.ts) and never come back, so the per-connection catalogue
+    // query the client would run is wasted.
+    fetch_types: false,
+    connect_timeout: connectTimeoutSeconds,
+    onnotice: () => {},
+    connection: { application_name: 'creditpool' },
+  });
+  try {
+    await migrate(sql);
+  } catch (error) {
+    await sql.end({ timeout: 0 });
+    throw toStoreError(error);
+  }
+  return new PgStore(sql);
+}
+
+type Types = { bigint: bigint };
+/** A pool or one transaction's connection: every query below runs on either. */
+type Q = postgres.ISql<Types>;
+type Result = DbRow[] & { count: number };
+
+class PgStore implements PostgresStore {
+  readonly kind = 'postgres' as const;
+  readonly #sql: postgres.Sql<Types>;
+  #closed = false;
+
+  constructor(sql: postgres.Sql<Types>) {
+    this.#sql = sql;
+  }
+
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let collisions = 0;
+    let failedBegins = 0;
+    for (;;) {
+      let tx: PgTx | undefined;
+      try {
+        return await guarded(
+          this.#sql.begin('isolation level read committed', (q) => {
+            tx = new PgTx(q);
+            return settleUnlessLost(fn(tx), tx);
+          }),
+          () => tx,
+        );
+      } catch (error) {
+        // A collision rolled the whole transaction back: re-running `fn` from scratch is safe,
+        // since it reads (and locks) everything again.
+        if (isCollision(error)) {
+          collisions++;
+          if (collisions >= transactionAttemptsMax) {
+            throw new StoreError(
+              'conflict',
+              `transaction collided ${collisions} times (serialization failure or deadlock)`,
+              { cause: error },
+            );
+          }
+          await sleep(retryDelayMs(collisions));
+          continue;
+        }
+        if (tx === undefined && !this.#closed && isUnavailable(error) && ++failedBegins < beginAttemptsMax) {
+          await sleep(reconnectDelayMs(failedBegins));
+          continue;
+        }
+        throw this.#closed && isUnavailable(error)
+          ? new StoreError('unavailable', 'the store is closed', { cause: error })
+          : toStoreError(error);
+      }
+    }
+  }
+
+  /**
+   * A read-only REPEATABLE READ transaction: one snapshot for everything `fn` reads (an aggregate
+   * is several queries), and no locks taken or waited for. It can be retried on a lost
+   * connection at any point, since it writes nothing.
+   */
+  async read<T>(fn: (tx: ReadTx) => Promise<T>): Promise<T> {
+    let failedAttempts = 0;
+    for (;;) {
+      let tx: PgRead | undefined;
+      try {
+        return await guarded(
+          this.#sql.begin('read only isolation level repeatable read', (q) => {
+            tx = new PgRead(q);
+            return settleUnlessLost(fn(tx), tx);
+          }),
+          () => tx,
+        );
+      } catch (error) {
+        if (!this.#closed && isUnavailable(error) && ++failedAttempts < beginAttemptsMax) {
+          await sleep(reconnectDelayMs(failedAttempts));
+          continue;
+        }
+        throw toStoreError(error);
+      }
+    }
+  }
+
+  /** Tries a fresh connection when a pooled one turns out dead, like `read`. */
+  async ping(): Promise<boolean> {
+    for (let attempt = 1; attempt <= beginAttemptsMax && !this.#closed; attempt++) {
+      try {
+        await this.#sql`SELECT 1`;
+        return true;
+      } catch (error) {
+        if (!isUnavailable(error)) return false;
+      }
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#sql.end({ timeout: closeTimeoutSeconds });
+  }
+}
+
+/**
+ * Lost connections. When a transaction's connection dies, `postgres` (3.4.x) rejects `begin` at
+ * once but lets the callback run on; whatever the callback sends next, and the ROLLBACK or COMMIT
+ * `begin` sends when the callback settles, goes to that connection object, which by then is
+ * either socketless (the write throws from a timer and kills the process: porsager/postgres
+ * #1208) or reconnected for another caller (the statements would run outside any transaction,
+ * or inside someone else's: #1155, #1216). So once a transaction's connection is lost:
+ * - its `PgRead.run` sends nothing more (it throws `unavailable`), and
+ * - the callback's promise is never settled (`settleUnlessLost`), so `begin` sends neither
+ *   ROLLBACK nor COMMIT. PostgreSQL has already rolled the transaction back with the session.
+ * The caller hears `unavailable` from `begin`'s own rejection.
+ */
+function settleUnlessLost<T>(work: Promise<T>, tx: PgRead): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    work.then(
+      (value) => {
+        if (!tx.lost) resolve(value);
+      },
+      (error: unknown) => {
+        if (isConnectionLoss(error)) tx.lose();
+        if (!tx.lost) reject(error);
+      },
+    );
+  });
+}
+
+/** Marks the transaction lost as soon as `begin` rejects (its connection closed, or BEGIN failed). */
+function guarded<T>(attempt: Promise<unknown>, tx: () => PgRead | undefined): Promise<T> {
+  attempt.catch(() => tx()?.lose());
+  return attempt as Promise<T>;
+}
+
+function checkLimit(limit: number): number {
+  assert.ok(Number.isSafeInteger(limit) && limit > 0, `limit must be a positive integer, got ${limit}`);
+  return Math.min(limit, pageLimitMax);
+}
+
+/** The account number behind `$1` (an account id), for queries issued before the lock returns. */
+const accountNoOfId = '(SELECT no FROM accounts WHERE id = $1)';
+
+/** The SQL, one place: each text is prepared once per connection. */
+const text = {
+  orgById: `SELECT ${orgColumns} FROM orgs WHERE id = $1`,
+  orgByNo: `SELECT ${orgColumns} FROM orgs WHERE no = $1`,
+  orgInsert: `INSERT INTO orgs (id, billing_anchor, created_at, uc_enabled, uc_monthly_limit_units,
+    seat_tier_limits_units) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) RETURNING no`,
+  orgUpdate: `UPDATE orgs SET billing_anchor = $3, created_at = $4, uc_enabled = $5, uc_monthly_limit_units = $6,
+    seat_tier_limits_units = $7::text::jsonb WHERE no = $1 AND id = $2`,
+  orgCycleGet: 'SELECT * FROM org_cycles WHERE org_no = $1 AND cycle_start = $2',
+  orgCycleCreate: `INSERT INTO org_cycles (org_no, cycle_start, uc_spent_units, uc_held_units)
+    VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING`,
+  orgCycleLock: 'SELECT * FROM org_cycles WHERE org_no = $1 AND cycle_start = $2 FOR UPDATE',
+  orgCycleUpdate:
+    'UPDATE org_cycles SET uc_spent_units = $3, uc_held_units = $4 WHERE org_no = $1 AND cycle_start = $2',
+  accountById: `SELECT ${accountColumns} FROM accounts WHERE id = $1`,
+  accountLock: `SELECT ${accountColumns} FROM accounts WHERE id = $1 FOR UPDATE`,
+  accountInsert: `INSERT INTO accounts (id, kind, plan, pending_plan, status, org_no, org_id, billing_anchor,
+    created_at, claimed_at, claim_effective_at, uc_enabled, uc_monthly_limit_units, member_limit_units,
+    granted_through_index, closed_through_index, session_start, session_used_units, week_start, week_used_units,
+    last_activity_at, next_seq, next_roll_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+    RETURNING no`,
+  accountUpdate: `UPDATE accounts SET kind = $3, plan = $4, pending_plan = $5, status = $6, org_no = $7,
+    org_id = $8, billing_anchor = $9, created_at = $10, claimed_at = $11, claim_effective_at = $12,
+    uc_enabled = $13, uc_monthly_limit_units = $14, member_limit_units = $15, granted_through_index = $16,
+    closed_through_index = $17, session_start = $18, session_used_units = $19, week_start = $20,
+    week_used_units = $21, last_activity_at = $22, next_seq = $23, next_roll_at = $24
+    WHERE no = $1 AND id = $2`,
+  orgMembers: `SELECT ${accountColumns} FROM accounts WHERE org_no = $1 ORDER BY id`,
+  openCycles: `SELECT ${cycleColumns} FROM cycles WHERE account_no = ${accountNoOfId} AND NOT closed ORDER BY start`,
+  activeHolds: `SELECT ${holdColumns} FROM holds WHERE account_no = ${accountNoOfId} AND status = 'active' ORDER BY id`,
+  apps: `SELECT account_no, app, cycle_cap_units, blocked FROM apps WHERE account_no = ${accountNoOfId} ORDER BY app`,
+  openAppSpend: `SELECT d.cycle_start, d.key, d.cost_units FROM dims d
+    JOIN cycles c ON c.account_no = d.account_no AND c.start = d.cycle_start
+    WHERE d.account_no = ${accountNoOfId} AND d.dim = 'app' AND NOT c.closed ORDER BY d.cycle_start, d.key`,
+  cycleGet: `SELECT ${cycleColumns} FROM cycles WHERE account_no = $1 AND start = $2`,
+  cycleList: `SELECT ${cycleColumns} FROM cycles WHERE account_no = $1 ORDER BY start`,
+  cycleUpsert: `INSERT INTO cycles (${cycleColumns})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    ON CONFLICT (account_no, start) DO UPDATE SET "end" = excluded."end", idx = excluded.idx,
+    closed = excluded.closed, granted_units = excluded.granted_units, credit_used_units = excluded.credit_used_units,
+    expired_units = excluded.expired_units, credit_adjusted_units = excluded.credit_adjusted_units,
+    uc_charged_units = excluded.uc_charged_units, written_off_units = excluded.written_off_units,
+    subscription_units = excluded.subscription_units, payg_units = excluded.payg_units,
+    credit_held_units = excluded.credit_held_units, uc_held_units = excluded.uc_held_units,
+    exhausted_at = excluded.exhausted_at`,
+  holdGet: `SELECT ${holdColumns} FROM holds WHERE account_no = $1 AND id = $2`,
+  holdAccounts: `SELECT a.id FROM holds h JOIN accounts a ON a.no = h.account_no WHERE h.id = $1
+    ORDER BY a.id LIMIT $2`,
+  holdUpsert: `INSERT INTO holds (${holdColumns})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    ON CONFLICT (account_no, id) DO UPDATE SET cycle_start = excluded.cycle_start,
+    created_at = excluded.created_at, expires_at = excluded.expires_at, status = excluded.status,
+    credit_units = excluded.credit_units, uc_units = excluded.uc_units, estimate_units = excluded.estimate_units,
+    usage_class = excluded.usage_class, source = excluded.source, surface = excluded.surface, app = excluded.app,
+    model = excluded.model, hash = excluded.hash, settled_record_id = excluded.settled_record_id`,
+  appUpsert: `INSERT INTO apps (account_no, app, cycle_cap_units, blocked) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (account_no, app) DO UPDATE SET cycle_cap_units = excluded.cycle_cap_units,
+    blocked = excluded.blocked`,
+  // One statement for the whole batch: arrays unnested in step, one element per posting.
+  postingsInsert: `INSERT INTO postings (${postingColumns})
+    SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[],
+      $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::text[],
+      $16::text[], $17::text[], $18::text[], $19::text[], $20::int8[])`,
+  postingsList: `SELECT ${postingColumns} FROM postings WHERE account_no = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+  postingsListInCycle: `SELECT ${postingColumns} FROM postings
+    WHERE account_no = $1 AND cycle_start = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+  postingsByIdem: `SELECT ${postingColumns} FROM postings WHERE account_no = $1 AND idem = ANY($2::text[])`,
+  dimsGet:
+    'SELECT dim, key, cost_units FROM dims WHERE account_no = $1 AND cycle_start = $2 ORDER BY dim, key',
+  // Deltas arrive summed per (dim, key): ON CONFLICT may touch each row once per statement.
+  dimsAdd: `INSERT INTO dims (account_no, cycle_start, dim, key, cost_units)
+    SELECT $1, $2, d.dim, d.key, d.cost_units FROM unnest($3::text[], $4::text[], $5::int8[]) AS d(dim, key, cost_units)
+    ON CONFLICT (account_no, cycle_start, dim, key) DO UPDATE SET cost_units = dims.cost_units + excluded.cost_units`,
+  tokenGet: 'SELECT hash, role, account_id, org_id, created_at FROM tokens WHERE hash = $1',
+  tokenInsert: 'INSERT INTO tokens (hash, role, account_id, org_id, created_at) VALUES ($1, $2, $3, $4, $5)',
+  accountIdsFirst: 'SELECT id FROM accounts ORDER BY id LIMIT $1',
+  accountIdsAfter: 'SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2',
+  accountsDue: 'SELECT id FROM accounts WHERE next_roll_at <= $1 ORDER BY next_roll_at LIMIT $2',
+};
+
+type Param = string | number | bigint | boolean | null;
+
+class PgRead implements ReadTx {
+  protected readonly q: Q;
+  #lost = false;
+
+  constructor(q: Q) {
+    this.q = q;
+  }
+
+  /** The connection under this transaction is gone: see "Lost connections" above. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  lose(): void {
+    this.#lost = true;
+  }
+
+  /** Runs one prepared statement; driver errors become `StoreError`s where one applies. */
+  protected async run(sqlText: string, params: readonly Param[]): Promise<Result> {
+    if (this.#lost) throw new StoreError('unavailable', 'the connection under this transaction was lost');
+    try {
+      return (await this.q.unsafe(sqlText, params as Param[], { prepare: true })) as unknown as Result;
+    } catch (error) {
+      if (isConnectionLoss(error)) this.#lost = true;
+      throw toStoreError(error);
+    }
+  }
+
+  async getOrg(id: string): Promise<OrgRow | undefined> {
+    const [row] = await this.run(text.orgById, [id]);
+    return row && orgFromRow(row);
+  }
+
+  async getOrgByNo(no: number): Promise<OrgRow | undefined> {
+    const [row] = await this.run(text.orgByNo, [no]);
+    return row && orgFromRow(row);
+  }
+
+  async getOrgCycle(orgNo: number, cycleStart: Instant): Promise<OrgCycleRow | undefined> {
+    const [row] = await this.run(text.orgCycleGet, [orgNo, cycleStart]);
+    return row && orgCycleFromRow(row);
+  }
+
+  getAccount(id: string): Promise<AccountAggregate | undefined> {
+    return this.loadAggregate(id, text.accountById);
+  }
+
+  /**
+   * The five queries go out together, pipelined on one connection: one round trip. The server
+   * runs them in order, so when the first one locks the account row, the other four (each with
+   * its own READ COMMITTED snapshot) see everything its previous holder committed.
+   */
+  protected async loadAggregate(id: string, accountQuery: string): Promise<AccountAggregate | undefined> {
+    const [accounts, cycles, holds, apps, spend] = await Promise.all([
+      this.run(accountQuery, [id]),
+      this.run(text.openCycles, [id]),
+      this.run(text.activeHolds, [id]),
+      this.run(text.apps, [id]),
+      this.run(text.openAppSpend, [id]),
+    ]);
+    const [accountRow] = accounts;
+    if (accountRow === undefined) return undefined;
+    const aggregate: AccountAggregate = {
+      account: accountFromRow(accountRow),
+      cycles: new Map(cycles.map((r) => [num(r.start), cycleFromRow(r)])),
+      holds: new Map(holds.map((r) => [r.id as string, holdFromRow(r)])),
+      apps: new Map(apps.map((r) => [r.app as string, appFromRow(r)])),
+      appSpend: new Map(),
+    };
+    for (const r of spend) {
+      const start = num(r.cycle_start);
+      let byApp = aggregate.appSpend.get(start);
+      if (byApp === undefined) {
+        byApp = new Map();
+        aggregate.appSpend.set(start, byApp);
+      }
+      byApp.set(r.key as string, units(r.cost_units));
+    }
+    return aggregate;
+  }
+
+  async listOrgMembers(orgNo: number): Promise<AccountRow[]> {
+    return (await this.run(text.orgMembers, [orgNo])).map(accountFromRow);
+  }
+
+  async getCycle(accountNo: number, cycleStart: Instant): Promise<CycleRow | undefined> {
+    const [row] = await this.run(text.cycleGet, [accountNo, cycleStart]);
+    return row && cycleFromRow(row);
+  }
+
+  async listCycles(accountNo: number): Promise<CycleRow[]> {
+    return (await this.run(text.cycleList, [accountNo])).map(cycleFromRow);
+  }
+
+  async getDims(accountNo: number, cycleStart: Instant): Promise<DimFigure[]> {
+    return (await this.run(text.dimsGet, [accountNo, cycleStart])).map(dimFromRow);
+  }
+
+  async listPostings(accountNo: number, page: PostingPage): Promise<PostingRow[]> {
+    const afterSeq = page.afterSeq ?? int64Min;
+    const limit = checkLimit(page.limit);
+    const rows =
+      page.cycleStart === undefined
+        ? await this.run(text.postingsList, [accountNo, afterSeq, limit])
+        : await this.run(text.postingsListInCycle, [accountNo, page.cycleStart, afterSeq, limit]);
+    return rows.map(postingFromRow);
+  }
+
+  async findPostings(accountNo: number, idems: readonly string[]): Promise<Map<string, PostingRow>> {
+    const found = new Map<string, PostingRow>();
+    if (idems.length === 0) return found;
+    for (const row of await this.run(text.postingsByIdem, [accountNo, textArrayLiteral(idems)])) {
+      const posting = postingFromRow(row);
+      found.set(posting.idem!, posting);
+    }
+    return found;
+  }
+
+  async getHold(accountNo: number, holdId: string): Promise<HoldRow | undefined> {
+    const [row] = await this.run(text.holdGet, [accountNo, holdId]);
+    return row && holdFromRow(row);
+  }
+
+  async findHoldAccounts(holdId: string, limit: number): Promise<string[]> {
+    return (await this.run(text.holdAccounts, [holdId, checkLimit(limit)])).map((r) => r.id as string);
+  }
+
+  async findToken(hash: string): Promise<TokenRow | undefined> {
+    const [row] = await this.run(text.tokenGet, [hash]);
+    return row && tokenFromRow(row);
+  }
+
+  async listAccountIds(afterId: string | null, limit: number): Promise<string[]> {
+    const rows =
+      afterId === null
+        ? await this.run(text.accountIdsFirst, [checkLimit(limit)])
+        : await this.run(text.accountIdsAfter, [afterId, checkLimit(limit)]);
+    return rows.map((r) => r.id as string);
+  }
+
+  async listAccountsDue(now: Instant, limit: number): Promise<string[]> {
+    return (await this.run(text.accountsDue, [now, checkLimit(limit)])).map((r) => r.id as string);
+  }
+}
+
+class PgTx extends PgRead implements Tx {
+  async insertOrg(row: Omit<OrgRow, 'no'>): Promise<OrgRow> {
+    const [inserted] = await this.run(text.orgInsert, [
+      row.id,
+      row.billingAnchor,
+      row.createdAt,
+      row.ucEnabled,
+      row.ucMonthlyLimitUnits,
+      seatTierLimitsJson(row.seatTierLimitsUnits),
+    ]);
+    return { no: num(inserted!.no), ...row };
+  }
+
+  async saveOrg(row: OrgRow): Promise<void> {
+    const result = await this.run(text.orgUpdate, [
+      row.no,
+      row.id,
+      row.billingAnchor,
+      row.createdAt,
+      row.ucEnabled,
+      row.ucMonthlyLimitUnits,
+      seatTierLimitsJson(row.seatTierLimitsUnits),
+    ]);
+    if (result.count === 0) throw new StoreError('not_found', `no org ${row.no} (${row.id})`);
+  }
+
+  /** Creates the counter at zero if missing, then locks it; both statements in one round trip. */
+  async lockOrgCycle(orgNo: number, cycleStart: Instant): Promise<OrgCycleRow> {
+    const [, rows] = await Promise.all([
+      this.run(text.orgCycleCreate, [orgNo, cycleStart]),
+      this.run(text.orgCycleLock, [orgNo, cycleStart]),
+    ]);
+    const [row] = rows;
+    assert.ok(row, 'the org cycle row exists after its insert');
+    return orgCycleFromRow(row);
+  }
+
+  async saveOrgCycle(row: OrgCycleRow): Promise<void> {
+    const result = await this.run(text.orgCycleUpdate, [
+      row.orgNo,
+      row.cycleStart,
+      row.ucSpentUnits,
+      row.ucHeldUnits,
+    ]);
+    if (result.count === 0) {
+      throw new StoreError('not_found', `no org cycle (${row.orgNo}, ${row.cycleStart})`);
+    }
+  }
+
+  async insertAccount(row: Omit<AccountRow, 'no'>): Promise<AccountRow> {
+    const [inserted] = await this.run(text.accountInsert, [
+      row.id,
+      row.kind,
+      row.plan,
+      row.pendingPlan,
+      row.status,
+      row.orgNo,
+      row.orgId,
+      row.billingAnchor,
+      row.createdAt,
+      row.claimedAt,
+      row.claimEffectiveAt,
+      row.ucEnabled,
+      row.ucMonthlyLimitUnits,
+      row.memberLimitUnits,
+      row.grantedThroughIndex,
+      row.closedThroughIndex,
+      row.sessionStart,
+      row.sessionUsedUnits,
+      row.weekStart,
+      row.weekUsedUnits,
+      row.lastActivityAt,
+      row.nextSeq,
+      row.nextRollAt,
+    ]);
+    return { no: num(inserted!.no), ...row };
+  }
+
+  lockAccount(id: string): Promise<AccountAggregate | undefined> {
+    return this.loadAggregate(id, text.accountLock);
+  }
+
+  async saveAccount(row: AccountRow): Promise<void> {
+    const result = await this.run(text.accountUpdate, [
+      row.no,
+      row.id,
+      row.kind,
+      row.plan,
+      row.pendingPlan,
+      row.status,
+      row.orgNo,
+      row.orgId,
+      row.billingAnchor,
+      row.createdAt,
+      row.claimedAt,
+      row.claimEffectiveAt,
+      row.ucEnabled,
+      row.ucMonthlyLimitUnits,
+      row.memberLimitUnits,
+      row.grantedThroughIndex,
+      row.closedThroughIndex,
+      row.sessionStart,
+      row.sessionUsedUnits,
+      row.weekStart,
+      row.weekUsedUnits,
+      row.lastActivityAt,
+      row.nextSeq,
+      row.nextRollAt,
+    ]);
+    if (result.count === 0) throw new StoreError('not_found', `no account ${row.no} (${row.id})`);
+  }
+
+  async saveCycle(row: CycleRow): Promise<void> {
+    await this.run(text.cycleUpsert, [
+      row.accountNo,
+      row.start,
+      row.end,
+      row.index,
+      row.closed,
+      row.grantedUnits,
+      row.creditUsedUnits,
+      row.expiredUnits,
+      row.creditAdjustedUnits,
+      row.ucChargedUnits,
+      row.writtenOffUnits,
+      row.subscriptionUnits,
+      row.paygUnits,
+      row.creditHeldUnits,
+      row.ucHeldUnits,
+      row.exhaustedAt,
+    ]);
+  }
+
+  async putHold(row: HoldRow): Promise<void> {
+    await this.run(text.holdUpsert, [
+      row.accountNo,
+      row.id,
+      row.cycleStart,
+      row.createdAt,
+      row.expiresAt,
+      row.status,
+      row.creditUnits,
+      row.ucUnits,
+      row.estimateUnits,
+      row.usageClass,
+      row.source,
+      row.surface,
+      row.app,
+      row.model,
+      row.hash,
+      row.settledRecordId,
+    ]);
+  }
+
+  async saveApp(row: AppPolicyRow): Promise<void> {
+    await this.run(text.appUpsert, [row.accountNo, row.app, row.cycleCapUnits, row.blocked]);
+  }
+
+  async append(postings: readonly PostingRow[]): Promise<void> {
+    if (postings.length === 0) return;
+    if (postings.length > postingsPerAppendMax) {
+      throw new RangeError(`append takes at most ${postingsPerAppendMax} postings, got ${postings.length}`);
+    }
+    const ints = (f: (p: PostingRow) => bigint | number | null) => int8ArrayLiteral(postings.map(f));
+    const texts = (f: (p: PostingRow) => string | null) => textArrayLiteral(postings.map(f));
+    await this.run(text.postingsInsert, [
+      ints((p) => p.accountNo),
+      ints((p) => p.seq),
+      ints((p) => p.at),
+      ints((p) => p.cycleStart),
+      texts((p) => p.kind),
+      texts((p) => p.idem),
+      texts((p) => p.hash),
+      ints((p) => p.corrects),
+      ints((p) => p.creditUnits),
+      ints((p) => p.ucUnits),
+      ints((p) => p.subscriptionUnits),
+      ints((p) => p.writtenOffUnits),
+      ints((p) => p.paygUnits),
+      ints((p) => p.costUnits),
+      texts((p) => p.usageClass),
+      texts((p) => p.surface),
+      texts((p) => p.app),
+      texts((p) => p.model),
+      texts((p) => p.note),
+      ints((p) => p.recordedAt),
+    ]);
+  }
+
+  async addDims(accountNo: number, cycleStart: Instant, deltas: readonly DimFigure[]): Promise<void> {
+    if (deltas.length === 0) return;
+    if (deltas.length > dimsPerAddMax) {
+      throw new RangeError(`addDims takes at most ${dimsPerAddMax} deltas, got ${deltas.length}`);
+    }
+    const sums = new Map<string, DimFigure>();
+    for (const d of deltas) {
+      const k = `${d.dim}\0${d.key}`;
+      const sum = sums.get(k);
+      if (sum) sum.costUnits += d.costUnits;
+      else sums.set(k, { ...d });
+    }
+    // Sorted, so two transactions upserting the same rows lock them in the same order.
+    const figures = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
+    await this.run(text.dimsAdd, [
+      accountNo,
+      cycleStart,
+      textArrayLiteral(figures.map((f) => f.dim)),
+      textArrayLiteral(figures.map((f) => f.key)),
+      int8ArrayLiteral(figures.map((f) => f.costUnits)),
+    ]);
+  }
+
+  async insertToken(row: TokenRow): Promise<void> {
+    await this.run(text.tokenInsert, [row.hash, row.role, row.accountId, row.orgId, row.createdAt]);
+  }
+}
