@@ -1,0 +1,3 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteDeps } from './deps.ts';
+export function catalogueRoutes(_app: FastifyInstance, _deps: RouteDeps): void {}
