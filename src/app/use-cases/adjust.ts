@@ -18,6 +18,7 @@ import { AppError } from '../errors.ts';
 import { addOrgSpend, availableCredit, type NewPosting, remainingCredit, usageCreditHeadroom } from '../ledger.ts';
 import { isClientId, reasonLengthMax } from '../limits.ts';
 import type { Pool, PostingRow, UsageClassName } from '../model.ts';
+import type { ReadTx } from '../ports.ts';
 import { lockOne, orgOf } from '../scope.ts';
 import { usageIdem } from '../book-usage.ts';
 import { requestHash } from '../usage-record.ts';
@@ -101,8 +102,7 @@ export async function adjust(ctx: AppContext, accountId: string, input: AdjustIn
       const recordId = input.record_id as string;
       const original = (await tx.findPostings(account.no, [usageIdem(recordId)])).get(usageIdem(recordId));
       if (!original) throw new AppError('not_found', `no usage record ${recordId}`);
-      const corrected = await tx.listPostings(account.no, { afterSeq: original.seq, limit: 1_000_000 });
-      if (corrected.some((p) => p.corrects === original.seq)) {
+      if (await isCorrected(tx, account.no, original.seq)) {
         throw new AppError('invalid_request', `record ${recordId} was already corrected`);
       }
       const own = agg.cycles.get(original.cycleStart);
@@ -152,4 +152,17 @@ export async function adjust(ctx: AppContext, accountId: string, input: AdjustIn
     await book.flush(tx);
     return { id: input.id, kind, seq: posting.seq, corrects: posting.corrects, replayed: false };
   });
+}
+
+/** Stores page postings at most 10,000 at a time (`pageLimitMax`); a correction is looked for page by page. */
+const correctionScanPage = 5000;
+
+async function isCorrected(tx: ReadTx, accountNo: number, seq: number): Promise<boolean> {
+  let afterSeq = seq;
+  for (;;) {
+    const page = await tx.listPostings(accountNo, { afterSeq, limit: correctionScanPage });
+    if (page.some((p) => p.corrects === seq)) return true;
+    if (page.length < correctionScanPage) return false;
+    afterSeq = page[page.length - 1]!.seq;
+  }
 }

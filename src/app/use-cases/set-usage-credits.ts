@@ -71,8 +71,12 @@ export async function setOrgUsageCredits(ctx: AppContext, orgId: string, input: 
     org.seatTierLimitsUnits = seats;
     await tx.saveOrg(org);
     for (const [memberId, value] of [...memberLimits].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // One answer for "no such account" and "someone else's account": an org admin never learns
+      // that an account outside its org exists.
+      const peek = await tx.getAccount(memberId);
+      if (!peek || peek.account.orgNo !== org.no) throw new AppError('not_found', `no member ${memberId} in ${orgId}`);
       const { scope, agg } = await lockOne(ctx, tx, memberId);
-      if (agg.account.orgNo !== org.no) throw new AppError('not_found', `${memberId} is not a member of ${orgId}`);
+      if (agg.account.orgNo !== org.no) throw new AppError('not_found', `no member ${memberId} in ${orgId}`);
       agg.account.memberLimitUnits = value;
       scope.book.touchAccount(agg.account);
       await scope.book.flush(tx);
