@@ -65,6 +65,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: bodyBytesMax,
     requestTimeout: requestTimeoutMs,
     routerOptions: { maxParamLength: paramLengthMax },
+    // Malformed URLs (bad percent-encoding) are refused by the router itself: same problem format.
+    frameworkErrors: (error, request, reply) => {
+      errorHandler(error, request, reply);
+    },
     ajv: {
       // No type coercion: `"enabled": "true"` or `"monthly_limit_usd": 25` are refused, not
       // guessed; query strings are declared as strings with patterns.

@@ -64,6 +64,8 @@ export function jsonDepth(text: string, stopAbove = jsonDepthMax): number {
 export function installJsonParser(app: FastifyInstance): void {
   const secureParse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // JSON only: any other media type is a 415, never parsed into something the schema half-accepts.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim().length === 0) {
