@@ -74,7 +74,9 @@ export async function setOrgUsageCredits(ctx: AppContext, orgId: string, input: 
       // One answer for "no such account" and "someone else's account": an org admin never learns
       // that an account outside its org exists.
       const peek = await tx.getAccount(memberId);
-      if (!peek || peek.account.orgNo !== org.no) throw new AppError('not_found', `no member ${memberId} in ${orgId}`);
+      if (!peek || peek.account.orgNo !== org.no) {
+        throw new AppError('not_found', `no member ${memberId} in ${orgId}`);
+      }
       const { scope, agg } = await lockOne(ctx, tx, memberId);
       if (agg.account.orgNo !== org.no) throw new AppError('not_found', `no member ${memberId} in ${orgId}`);
       agg.account.memberLimitUnits = value;
