@@ -439,11 +439,12 @@ describe('http: the other routes', () => {
     assert.equal(pro.credit_usd, '20');
     r = await t.call('GET', '/v1/surfaces', { token: meter });
     assert.equal(r.status, 200, r.text);
-    const surfaces = new Map(
-      r.json.surfaces.map((x: { surface: string; class: string }) => [x.surface, x.class]),
+    assert.equal(r.json.at, testStart);
+    const classes = new Map(
+      r.json.rules.map((x: { pattern: string; class: string }) => [x.pattern, x.class]),
     );
-    assert.equal(surfaces.get('sdk-cli'), 'programmatic');
-    assert.equal(surfaces.get('cli'), 'interactive');
+    assert.equal(classes.get('sdk-cli'), 'programmatic');
+    assert.equal(classes.get('cli'), 'interactive');
     r = await t.call('GET', `/v1/prices?at=${encodeURIComponent(testStart)}`, { token: meter });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.at, testStart);

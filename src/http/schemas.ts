@@ -17,6 +17,7 @@ import {
   usageBatchMax,
 } from '../app/limits.ts';
 import { usdStringLengthMax } from '../core/money.ts';
+import { policyBounds } from '../core/policy.ts';
 import { tokenCountMax } from '../core/prices/index.ts';
 import { problemSchema } from './errors.ts';
 
@@ -182,8 +183,8 @@ export const orgUsageCreditsBody = object(
   ['monthly_limit_usd', 'seat_tier_limits_usd', 'member_limits_usd'],
 );
 
-/** Hold TTL bound in seconds (24 h, R11); the policy may set a lower one, checked by the app. */
-export const holdTtlSecondsMax = 24 * 60 * 60;
+/** The widest hold TTL any policy version may allow; the version in force (R11: 24 h) is checked by the app. */
+export const holdTtlSecondsMax = policyBounds.holdTtlSecondsMax;
 
 export const authorizeBody = object(
   {
@@ -243,8 +244,6 @@ export const entriesQuery = object(
   },
   ['cycle_start', 'limit', 'cursor'],
 );
-
-export const pricesQuery = object({ at: timestamp }, ['at']);
 
 // ----------------------------------------------------------------------------------------------
 // Response pieces
@@ -453,6 +452,38 @@ export const pricesResponse = object({
       batch_multiplier: str,
       us_only_multiplier: str,
       web_search_usd_per_thousand: usd,
+    }),
+  ),
+});
+
+export const plansResponse = object({
+  at: time,
+  schema: str,
+  version: str,
+  effective_from: time,
+  plans: arrayOf(
+    object({
+      id: str,
+      label: str,
+      tier: { type: 'string', enum: ['individual', 'team', 'enterprise', 'free'] },
+      seat: bool,
+      credit_usd: { ...nullable(usd), description: 'the monthly Agent SDK credit; null = not eligible (R2)' },
+      session_limit_usd: usd,
+      weekly_limit_usd: usd,
+    }),
+  ),
+});
+
+export const surfacesResponse = object({
+  at: time,
+  schema: str,
+  version: str,
+  effective_from: time,
+  rules: arrayOf(
+    object({
+      pattern: { type: 'string', description: 'an exact surface, or a prefix ending in *' },
+      class: { type: 'string', enum: ['programmatic', 'interactive'] },
+      label: str,
     }),
   ),
 });
