@@ -3,6 +3,26 @@
  * dispatcher (`../main.ts`) and the top-level help read this list and nothing else.
  */
 import type { CliCommand } from '../io.ts';
+import { accounts } from './accounts.ts';
+import { claim } from './claim.ts';
+import { entries } from './entries.ts';
+import { orgs } from './orgs.ts';
 import { quote } from './quote.ts';
+import { serve } from './serve.ts';
+import { statement } from './statement.ts';
+import { tokens } from './tokens.ts';
+import { usageCredits } from './usage-credits.ts';
+import { verify } from './verify.ts';
 
-export const commands: readonly CliCommand[] = [quote];
+export const commands: readonly CliCommand[] = [
+  serve,
+  tokens,
+  orgs,
+  accounts,
+  claim,
+  usageCredits,
+  statement,
+  entries,
+  verify,
+  quote,
+];
