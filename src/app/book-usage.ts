@@ -42,7 +42,12 @@ export function bookUsage(
   const index = cycleAt(account.billingAnchor, rec.occurredAt).index;
   const cycle = cycleRowFor(book, agg, index, book.recordedAt, catalogues);
   if (!cycle || cycle.closed) {
-    return rejected(rec.id, 'event_too_old', 'the billing cycle this record occurred in is closed', rec.usageClass);
+    return rejected(
+      rec.id,
+      'event_too_old',
+      'the billing cycle this record occurred in is closed',
+      rec.usageClass,
+    );
   }
   const cost = rec.costUnits;
   let split: ChargeSplit = { creditUnits: 0n, ucUnits: 0n, writtenOffUnits: 0n };
@@ -54,9 +59,18 @@ export function bookUsage(
     const eligible = planCredit(account.plan, rec.occurredAt, catalogues) !== null;
     const claimed = account.claimEffectiveAt !== null && account.claimEffectiveAt <= rec.occurredAt;
     if (eligible && !claimed) {
-      return rejected(rec.id, 'credit_not_claimed', 'claim the Agent SDK credit before programmatic use', rec.usageClass);
+      return rejected(
+        rec.id,
+        'credit_not_claimed',
+        'claim the Agent SDK credit before programmatic use',
+        rec.usageClass,
+      );
     }
-    split = allocateCharge(cost, eligible ? availableCredit(cycle) : 0n, usageCreditHeadroom(agg, cycle, org));
+    split = allocateCharge(
+      cost,
+      eligible ? availableCredit(cycle) : 0n,
+      usageCreditHeadroom(agg, cycle, org),
+    );
   } else {
     const windows = windowsAt(account, rec.occurredAt, catalogues);
     if (windowHeadroom(windows) > 0n) {
@@ -86,6 +100,7 @@ export function bookUsage(
   });
   addOrgSpend(book, org, cycle.start, split.ucUnits, 0n);
   if (remainingBefore > 0n && remainingCredit(cycle) === 0n) cycle.exhaustedAt = rec.occurredAt;
-  if (account.lastActivityAt === null || rec.occurredAt > account.lastActivityAt) account.lastActivityAt = rec.occurredAt;
+  if (account.lastActivityAt === null || rec.occurredAt > account.lastActivityAt)
+    account.lastActivityAt = rec.occurredAt;
   return resultOfPosting(rec.id, posting, 'recorded');
 }

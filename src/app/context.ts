@@ -2,10 +2,10 @@
  * What every use case runs with: the store, the clock and the dated catalogues. Catalogues are
  * data passed in (an operator may load their own), never module constants read from inside.
  */
-import { type PlanCatalogue, defaultPlanCatalogues } from '../core/plans.ts';
-import { type PolicyVersion, defaultPolicyTimeline } from '../core/policy.ts';
-import { type PriceCatalogue, defaultPriceCatalogue } from '../core/prices/index.ts';
-import { type SurfaceTable, defaultSurfaceTables } from '../core/surfaces.ts';
+import { defaultPlanCatalogues, type PlanCatalogue } from '../core/plans.ts';
+import { defaultPolicyTimeline, type PolicyVersion } from '../core/policy.ts';
+import { defaultPriceCatalogue, type PriceCatalogue } from '../core/prices/index.ts';
+import { defaultSurfaceTables, type SurfaceTable } from '../core/surfaces.ts';
 import type { Instant } from '../core/time.ts';
 import type { Clock, Store } from './ports.ts';
 

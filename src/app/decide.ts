@@ -96,12 +96,20 @@ export function decide(
   if (account.kind === 'api') return allow('pay_as_you_go');
 
   /** Usage credits pay what nothing before them can (R6, R7); `need` 0 = any headroom at all. */
-  const viaUsageCredits = (need: bigint, creditUnits: bigint, exhausted: DenyReason, retryAt: Instant | null) => {
+  const viaUsageCredits = (
+    need: bigint,
+    creditUnits: bigint,
+    exhausted: DenyReason,
+    retryAt: Instant | null,
+  ) => {
     const headroom = usageCreditHeadroom(agg, cycle, org);
-    const fits = headroom.headroomUnits === null || (need > 0n ? headroom.headroomUnits >= need : headroom.headroomUnits > 0n);
+    const fits =
+      headroom.headroomUnits === null ||
+      (need > 0n ? headroom.headroomUnits >= need : headroom.headroomUnits > 0n);
     if (fits) return allow(creditUnits > 0n ? 'sdk_credit' : 'usage_credits', creditUnits, need);
     // With the account's own switch off the answer is the exhausted source itself (R6).
-    if (headroom.limit === null || headroom.limit === 'usage_credits_disabled') return deny(exhausted, retryAt);
+    if (headroom.limit === null || headroom.limit === 'usage_credits_disabled')
+      return deny(exhausted, retryAt);
     return deny(headroom.limit, retryAt);
   };
 
@@ -109,7 +117,8 @@ export function decide(
   if (drawsCredit) {
     const eligible = planCredit(account.plan, now, catalogues) !== null;
     if (!eligible) return viaUsageCredits(estimate, 0n, 'not_eligible', null);
-    if (account.claimEffectiveAt === null || account.claimEffectiveAt > now) return deny('credit_not_claimed');
+    if (account.claimEffectiveAt === null || account.claimEffectiveAt > now)
+      return deny('credit_not_claimed');
     const available = availableCredit(cycle);
     const retryAt = cycle.end;
     if (input.estimateUnits === null) {

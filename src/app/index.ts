@@ -4,7 +4,8 @@
  */
 export { type AppContext, type Catalogues, defaultCatalogues, ManualClock, systemClock } from './context.ts';
 export { AppError, type AppErrorCode } from './errors.ts';
-export { adjust, type AdjustInput, type AdjustResult } from './use-cases/adjust.ts';
+export type { UsageResult } from './usage-record.ts';
+export { type AdjustInput, type AdjustResult, adjust } from './use-cases/adjust.ts';
 export { type AuthorizeInput, type AuthorizeResult, authorize } from './use-cases/authorize.ts';
 export { type ChangeAccountInput, changeAccount } from './use-cases/change-plan.ts';
 export { type ClaimResult, claim } from './use-cases/claim.ts';
@@ -21,13 +22,14 @@ export {
 export { settleHold } from './use-cases/settle-hold.ts';
 export { sweepDue } from './use-cases/sweep.ts';
 export { createToken, findToken, hashToken, tokenRoles } from './use-cases/tokens.ts';
-export { verifyLedger, type VerifyReport } from './use-cases/verify.ts';
+export { type VerifyReport, verifyLedger } from './use-cases/verify.ts';
 export {
   type AccountView,
   accountView,
-  type Entry,
   type EntriesPage,
+  type Entry,
   getAccountView,
+  getOrg,
   getStatement,
   listCycles,
   listEntries,
@@ -35,4 +37,3 @@ export {
   type Statement,
 } from './use-cases/views.ts';
 export { type VoidResult, voidHold } from './use-cases/void-hold.ts';
-export type { UsageResult } from './usage-record.ts';

@@ -10,9 +10,10 @@
 import assert from 'node:assert/strict';
 import { lowestHeadroom, type UsageCreditHeadroom, type UsageCreditLimit } from '../core/allocator.ts';
 import { cycleAt, cycleByIndex } from '../core/cycles.ts';
+import { minUnits } from '../core/money.ts';
 import { planAt } from '../core/plans.ts';
 import { policyAt } from '../core/policy.ts';
-import { msPerHour, type Instant } from '../core/time.ts';
+import { type Instant, msPerHour } from '../core/time.ts';
 import type { Catalogues } from './context.ts';
 import type {
   AccountAggregate,
@@ -35,7 +36,10 @@ export const weekWindowMs = 7 * 24 * msPerHour;
 // ---------------------------------------------------------------------------------------------
 // Figures
 
-export function emptyCycle(accountNo: number, cycle: { index: number; start: Instant; end: Instant }): CycleRow {
+export function emptyCycle(
+  accountNo: number,
+  cycle: { index: number; start: Instant; end: Instant },
+): CycleRow {
   return {
     accountNo,
     index: cycle.index,
@@ -123,7 +127,10 @@ export interface NewPosting {
 
 export class Book {
   readonly postings: PostingRow[] = [];
-  readonly #dims = new Map<string, { accountNo: number; cycleStart: Instant; deltas: Map<string, DimFigure> }>();
+  readonly #dims = new Map<
+    string,
+    { accountNo: number; cycleStart: Instant; deltas: Map<string, DimFigure> }
+  >();
   readonly #accounts = new Set<AccountRow>();
   readonly #cycles = new Set<CycleRow>();
   readonly #holds = new Set<HoldRow>();
@@ -183,7 +190,13 @@ export class Book {
     return posting;
   }
 
-  private addDim(accountNo: number, cycleStart: Instant, dim: DimFigure['dim'], key: string, cost: bigint): void {
+  private addDim(
+    accountNo: number,
+    cycleStart: Instant,
+    dim: DimFigure['dim'],
+    key: string,
+    cost: bigint,
+  ): void {
     const id = `${accountNo}:${cycleStart}`;
     let entry = this.#dims.get(id);
     if (!entry) {
@@ -244,9 +257,17 @@ export function orgCycleStartsToLock(org: OrgRow, now: Instant, catalogues: Cata
   return [...starts].sort((a, b) => a - b);
 }
 
-export async function lockOrgScope(tx: Tx, org: OrgRow, now: Instant, catalogues: Catalogues): Promise<OrgScope> {
+export async function lockOrgScope(
+  tx: Tx,
+  org: OrgRow,
+  now: Instant,
+  catalogues: Catalogues,
+  alsoStarts: Iterable<Instant> = [],
+): Promise<OrgScope> {
   const counters = new Map<Instant, OrgCycleRow>();
-  for (const start of orgCycleStartsToLock(org, now, catalogues)) {
+  const starts = new Set([...orgCycleStartsToLock(org, now, catalogues), ...alsoStarts]);
+  // Ascending order, like every other lock: two transactions never wait on each other in a cycle.
+  for (const start of [...starts].sort((a, b) => a - b)) {
     counters.set(start, await tx.lockOrgCycle(org.no, start));
   }
   return { org, counters };
@@ -290,7 +311,13 @@ function lastOpenedIndex(agg: AccountAggregate): number {
  * Opens every cycle up to `index` in order: applies a pending plan change or cancellation at the
  * cycle start (R14), then grants the credit if the claim is in effect (R5).
  */
-function openCyclesThrough(book: Book, agg: AccountAggregate, index: number, now: Instant, catalogues: Catalogues) {
+function openCyclesThrough(
+  book: Book,
+  agg: AccountAggregate,
+  index: number,
+  now: Instant,
+  catalogues: Catalogues,
+) {
   const account = agg.account;
   const last = lastOpenedIndex(agg);
   const first = Number.isFinite(last) ? last + 1 : index;
@@ -318,7 +345,13 @@ export function planCredit(plan: string | null, at: Instant, catalogues: Catalog
 }
 
 /** Books the cycle's grant when the claim is in effect by `now` and the cycle has none yet. */
-export function grantIfDue(book: Book, agg: AccountAggregate, cycle: CycleRow, now: Instant, catalogues: Catalogues) {
+export function grantIfDue(
+  book: Book,
+  agg: AccountAggregate,
+  cycle: CycleRow,
+  now: Instant,
+  catalogues: Catalogues,
+) {
   const account = agg.account;
   if (account.kind !== 'subscription' || account.status !== 'active') return;
   if (account.claimEffectiveAt === null || account.claimEffectiveAt > now) return;
@@ -349,11 +382,10 @@ export function releaseHold(
     book.touchCycle(cycle);
   }
   if (org && hold.ucUnits !== 0n) {
-    const counter = org.counters.get(hold.cycleStart);
-    if (counter) {
-      counter.ucHeldUnits -= hold.ucUnits;
-      book.touchOrgCycle(counter);
-    }
+    const counter = orgCounter(org, hold.cycleStart);
+    counter.ucHeldUnits -= hold.ucUnits;
+    assert.ok(counter.ucHeldUnits >= 0n, 'negative org held');
+    book.touchOrgCycle(counter);
   }
   hold.status = status;
   agg.holds.delete(hold.id);
@@ -402,7 +434,8 @@ function closeCycle(book: Book, agg: AccountAggregate, cycle: CycleRow, at: Inst
     if (hold.cycleStart === cycle.start) releaseHold(book, agg, hold, 'expired', org);
   }
   const remaining = remainingCredit(cycle);
-  if (remaining > 0n) book.post(agg, cycle, { at, kind: 'expire', creditUnits: -remaining, note: 'cycle closed' });
+  if (remaining > 0n)
+    book.post(agg, cycle, { at, kind: 'expire', creditUnits: -remaining, note: 'cycle closed' });
   cycle.closed = true;
   book.touchCycle(cycle);
   agg.cycles.delete(cycle.start);
@@ -456,7 +489,8 @@ export function usageCreditHeadroom(
       limits.push({ code: 'org_limit_reached', headroomUnits: org.org.ucMonthlyLimitUnits - orgSpent });
     }
     const seatLimit = account.plan === null ? undefined : org.org.seatTierLimitsUnits[account.plan];
-    if (seatLimit !== undefined) limits.push({ code: 'seat_tier_limit_reached', headroomUnits: seatLimit - spent });
+    if (seatLimit !== undefined)
+      limits.push({ code: 'seat_tier_limit_reached', headroomUnits: seatLimit - spent });
     if (account.memberLimitUnits !== null) {
       limits.push({ code: 'member_limit_reached', headroomUnits: account.memberLimitUnits - spent });
     }
@@ -468,7 +502,13 @@ export function usageCreditHeadroom(
 }
 
 /** Adds a usage-credit charge (or reservation) to the org's shared counter. */
-export function addOrgSpend(book: Book, org: OrgScope | null, cycleStart: Instant, spent: bigint, held: bigint) {
+export function addOrgSpend(
+  book: Book,
+  org: OrgScope | null,
+  cycleStart: Instant,
+  spent: bigint,
+  held: bigint,
+) {
   if (!org || (spent === 0n && held === 0n)) return;
   const counter = orgCounter(org, cycleStart);
   counter.ucSpentUnits += spent;
@@ -506,9 +546,7 @@ export function windowsAt(account: AccountRow, at: Instant, catalogues: Catalogu
 }
 
 export function windowHeadroom(w: WindowFigures): bigint {
-  const session = w.sessionLimitUnits - w.sessionUsedUnits;
-  const week = w.weekLimitUnits - w.weekUsedUnits;
-  return session < week ? session : week;
+  return minUnits(w.sessionLimitUnits - w.sessionUsedUnits, w.weekLimitUnits - w.weekUsedUnits);
 }
 
 /** When the exhausted windows reset: the later reset among those with no headroom left. */
@@ -520,7 +558,13 @@ export function windowsResetAt(w: WindowFigures): Instant {
 }
 
 /** Counts `units` into the windows as of `at` (R10). */
-export function countInWindows(book: Book, account: AccountRow, at: Instant, units: bigint, catalogues: Catalogues) {
+export function countInWindows(
+  book: Book,
+  account: AccountRow,
+  at: Instant,
+  units: bigint,
+  catalogues: Catalogues,
+) {
   const w = windowsAt(account, at, catalogues);
   const sessionOpen = account.sessionStart !== null && at < account.sessionStart + sessionWindowMs;
   const weekOpen = account.weekStart !== null && at < account.weekStart + weekWindowMs;

@@ -17,6 +17,7 @@ export const reasonLengthMax = 500;
 export const entriesPageMax = 1000;
 export const entriesPageDefault = 100;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: ids must not contain them.
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 
 /** A client id: 1..256 characters, no control characters. */
@@ -35,5 +36,10 @@ export function isResourceId(value: unknown): value is string {
 
 /** A surface, app or model name: 1..128 characters, no control characters. */
 export function isName(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= nameLengthMax && !controlCharacters.test(value);
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= nameLengthMax &&
+    !controlCharacters.test(value)
+  );
 }

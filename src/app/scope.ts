@@ -25,15 +25,25 @@ export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<st
   const now = ctx.clock.now();
   const ids = [...new Set(accountIds)].sort();
   // Membership read without a lock tells which orgs to lock first; re-checked under the lock.
-  const orgNos = new Set<number>();
+  // The org cycles to lock include every open cycle and active hold of those accounts: a roll may
+  // close an old cycle (after a clock jump) and release holds whose usage credits sit in its counter.
+  const orgCycles = new Map<number, Set<number>>();
   for (const id of ids) {
     const peek = await tx.getAccount(id);
-    if (peek?.account.orgNo != null) orgNos.add(peek.account.orgNo);
+    const orgNo = peek?.account.orgNo;
+    if (peek === undefined || orgNo == null) continue;
+    let starts = orgCycles.get(orgNo);
+    if (!starts) {
+      starts = new Set();
+      orgCycles.set(orgNo, starts);
+    }
+    for (const start of peek.cycles.keys()) starts.add(start);
+    for (const hold of peek.holds.values()) starts.add(hold.cycleStart);
   }
   const orgs = new Map<number, OrgScope>();
-  for (const orgNo of [...orgNos].sort((a, b) => a - b)) {
+  for (const orgNo of [...orgCycles.keys()].sort((a, b) => a - b)) {
     const org = await tx.getOrgByNo(orgNo);
-    if (org) orgs.set(orgNo, await lockOrgScope(tx, org, now, ctx.catalogues));
+    if (org) orgs.set(orgNo, await lockOrgScope(tx, org, now, ctx.catalogues, orgCycles.get(orgNo)));
   }
   const book = new Book(now);
   const accounts = new Map<string, AccountAggregate>();
@@ -43,14 +53,24 @@ export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<st
     if (agg.account.orgNo !== null && !orgs.has(agg.account.orgNo)) {
       throw new AppError('unavailable', 'account membership changed during the request; retry');
     }
-    rollAccount(book, agg, now, ctx.catalogues, agg.account.orgNo === null ? null : (orgs.get(agg.account.orgNo) ?? null));
+    rollAccount(
+      book,
+      agg,
+      now,
+      ctx.catalogues,
+      agg.account.orgNo === null ? null : (orgs.get(agg.account.orgNo) ?? null),
+    );
     accounts.set(id, agg);
   }
   return { accounts, orgs, book, now };
 }
 
 /** Locks one account (and its org), or throws `not_found`. */
-export async function lockOne(ctx: AppContext, tx: Tx, accountId: string): Promise<{ scope: Scope; agg: AccountAggregate }> {
+export async function lockOne(
+  ctx: AppContext,
+  tx: Tx,
+  accountId: string,
+): Promise<{ scope: Scope; agg: AccountAggregate }> {
   const scope = await lockScope(ctx, tx, [accountId]);
   const agg = scope.accounts.get(accountId);
   if (!agg) throw new AppError('not_found', `no account ${accountId}`);

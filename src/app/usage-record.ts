@@ -3,8 +3,8 @@
  * touched. Everything here is a function of the record and the catalogues; refusals are values.
  */
 import { createHash } from 'node:crypto';
-import { price } from '../core/prices/index.ts';
 import { policyAt } from '../core/policy.ts';
+import { price } from '../core/prices/index.ts';
 import { classifySurface } from '../core/surfaces.ts';
 import { type Instant, parseInstant } from '../core/time.ts';
 import type { Catalogues } from './context.ts';
@@ -51,7 +51,12 @@ export interface UsageResult {
   written_off_usd: bigint;
 }
 
-export function rejected(id: string, code: RecordRefusal, detail: string, usageClass: UsageClassName | null = null) {
+export function rejected(
+  id: string,
+  code: RecordRefusal,
+  detail: string,
+  usageClass: UsageClassName | null = null,
+) {
   const result: UsageResult = {
     id,
     status: 'rejected',
@@ -65,11 +70,16 @@ export function rejected(id: string, code: RecordRefusal, detail: string, usageC
 }
 
 /** The result of a booked usage posting, for the first answer and for every replay (R12). */
-export function resultOfPosting(id: string, posting: PostingRow, status: 'recorded' | 'replayed'): UsageResult {
+export function resultOfPosting(
+  id: string,
+  posting: PostingRow,
+  status: 'recorded' | 'replayed',
+): UsageResult {
   const charges: Charge[] = [];
   if (posting.creditUnits !== 0n) charges.push({ source: 'sdk_credit', amount_usd: -posting.creditUnits });
   if (posting.ucUnits !== 0n) charges.push({ source: 'usage_credits', amount_usd: posting.ucUnits });
-  if (posting.subscriptionUnits !== 0n) charges.push({ source: 'subscription', amount_usd: posting.subscriptionUnits });
+  if (posting.subscriptionUnits !== 0n)
+    charges.push({ source: 'subscription', amount_usd: posting.subscriptionUnits });
   if (posting.paygUnits !== 0n) charges.push({ source: 'pay_as_you_go', amount_usd: posting.paygUnits });
   return {
     id,
@@ -100,9 +110,11 @@ export function prepareRecord(raw: unknown, now: Instant, catalogues: Catalogues
     result: rejected(id ?? String(isPlainObject(raw) ? (raw.id ?? '') : ''), code, detail),
   });
   if (!isPlainObject(raw)) return fail('invalid_request', 'a record must be an object');
-  if (id === null) return fail('invalid_request', 'id must be a string of 1 to 256 characters without control characters');
+  if (id === null)
+    return fail('invalid_request', 'id must be a string of 1 to 256 characters without control characters');
   if (!isResourceId(raw.account_id)) return fail('invalid_request', 'account_id must be an account id');
-  if (typeof raw.occurred_at !== 'string') return fail('invalid_request', 'occurred_at must be an RFC 3339 timestamp');
+  if (typeof raw.occurred_at !== 'string')
+    return fail('invalid_request', 'occurred_at must be an RFC 3339 timestamp');
   let occurredAt: Instant;
   try {
     occurredAt = parseInstant(raw.occurred_at);
@@ -111,17 +123,22 @@ export function prepareRecord(raw: unknown, now: Instant, catalogues: Catalogues
   }
   if (!isName(raw.surface)) return fail('invalid_request', 'surface must be a string of 1 to 128 characters');
   const app = raw.app ?? null;
-  if (app !== null && !isName(app)) return fail('invalid_request', 'app must be null or a string of 1 to 128 characters');
+  if (app !== null && !isName(app))
+    return fail('invalid_request', 'app must be null or a string of 1 to 128 characters');
   if (!isName(raw.model)) return fail('invalid_request', 'model must be a string of 1 to 128 characters');
   if (!isPlainObject(raw.usage)) return fail('invalid_request', 'usage must be a Messages API usage object');
   const policy = policyAt(now, catalogues.policy);
   if (occurredAt > now + policy.futureSkewMaxMs) {
-    return fail('event_in_future', `occurred_at is more than ${policy.futureSkewMaxMs / 1000} s ahead of the server clock`);
+    return fail(
+      'event_in_future',
+      `occurred_at is more than ${policy.futureSkewMaxMs / 1000} s ahead of the server clock`,
+    );
   }
   const classified = classifySurface(raw.surface, app, occurredAt, catalogues.surfaces);
   if (!classified.ok) return fail('unknown_surface', classified.detail);
   const priced = price(raw.model, raw.usage, occurredAt, catalogues.prices);
-  if (!priced.ok) return fail(priced.code === 'unknown_model' ? 'unknown_model' : 'invalid_request', priced.detail);
+  if (!priced.ok)
+    return fail(priced.code === 'unknown_model' ? 'unknown_model' : 'invalid_request', priced.detail);
   const usageClass = classified.usageClass;
   return {
     ok: true,

@@ -44,17 +44,22 @@ describe('allocator (R6, R7)', () => {
   it('property: the split conserves the cost and respects every bound', () => {
     const units = fc.bigInt({ min: 0n, max: 10n ** 15n });
     fc.assert(
-      fc.property(units, fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.option(units), (cost, credit, head) => {
-        const split = allocateCharge(cost, credit, { headroomUnits: head, limit: null });
-        return (
-          split.creditUnits + split.ucUnits + split.writtenOffUnits === cost &&
-          split.creditUnits >= 0n &&
-          split.ucUnits >= 0n &&
-          split.writtenOffUnits >= 0n &&
-          split.creditUnits <= (credit > 0n ? credit : 0n) &&
-          (head === null || split.ucUnits <= head)
-        );
-      }),
+      fc.property(
+        units,
+        fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }),
+        fc.option(units),
+        (cost, credit, head) => {
+          const split = allocateCharge(cost, credit, { headroomUnits: head, limit: null });
+          return (
+            split.creditUnits + split.ucUnits + split.writtenOffUnits === cost &&
+            split.creditUnits >= 0n &&
+            split.ucUnits >= 0n &&
+            split.writtenOffUnits >= 0n &&
+            split.creditUnits <= (credit > 0n ? credit : 0n) &&
+            (head === null || split.ucUnits <= head)
+          );
+        },
+      ),
       { seed: 6, numRuns: 2000 },
     );
   });

@@ -42,6 +42,12 @@ const accounts = [...members, 'solo'];
 const surfaces = ['sdk-cli', 'sdk-ts', 'cli', 'claude-vscode', 'claude-code-github-action'];
 const limits = { account: cents(700), member: cents(500), org: cents(1000) };
 
+/** What the sequences did, so the harness proves it exercised every path (not just refusals). */
+const tally = new Map<string, number>();
+function count(what: string) {
+  tally.set(what, (tally.get(what) ?? 0) + 1);
+}
+
 interface World {
   l: Ledger;
   rnd: ReturnType<typeof prng>;
@@ -57,9 +63,19 @@ async function setUp(seed: number): Promise<World> {
   const rnd = prng(seed);
   await app.createOrg(l.ctx, { id: 'org', billing_anchor: '2026-07-01T00:00:00Z' });
   for (const id of members) {
-    await app.createAccount(l.ctx, { id, kind: 'subscription', plan: rnd.pick(['team_standard', 'team_premium']), org_id: 'org' });
+    await app.createAccount(l.ctx, {
+      id,
+      kind: 'subscription',
+      plan: rnd.pick(['team_standard', 'team_premium']),
+      org_id: 'org',
+    });
   }
-  await app.createAccount(l.ctx, { id: 'solo', kind: 'subscription', plan: 'pro', billing_anchor: '2026-06-30T23:00:00Z' });
+  await app.createAccount(l.ctx, {
+    id: 'solo',
+    kind: 'subscription',
+    plan: 'pro',
+    billing_anchor: '2026-06-30T23:00:00Z',
+  });
   await app.setOrgUsageCredits(l.ctx, 'org', {
     enabled: true,
     monthly_limit_usd: '10',
@@ -67,6 +83,11 @@ async function setUp(seed: number): Promise<World> {
     member_limits_usd: { m2: '5' },
   });
   await app.setUsageCredits(l.ctx, 'solo', { enabled: true, monthly_limit_usd: '7' });
+  // Most accounts start claimed so sequences reach exhaustion; the rest exercise R5's refusals.
+  for (const id of accounts) {
+    if (rnd.chance(0.75)) await app.claim(l.ctx, id);
+    if (members.includes(id) && rnd.chance(0.7)) await app.setUsageCredits(l.ctx, id, { enabled: true });
+  }
   return { l, rnd, firstResults: new Map(), recordIds: [], holds: [], nextId: 0 };
 }
 
@@ -91,37 +112,70 @@ async function step(w: World): Promise<Outcome> {
         const spec = conflicting ? { ...first.spec, cents: first.spec.cents + 1 } : first.spec;
         const [result] = await app.recordUsage(l.ctx, [usageRecord(spec)]);
         if (conflicting) {
+          count('conflicting duplicate');
           assert.equal(result?.error?.code, 'idempotency_conflict', 'conflicting duplicate');
           return 'refused';
         }
-        assert.deepEqual({ ...result, status: 'recorded' }, first.result, 'a replay returns the first result');
+        assert.deepEqual(
+          { ...result, status: 'recorded' },
+          first.result,
+          'a replay returns the first result',
+        );
         assert.equal(result?.status, 'replayed');
+        count('replay');
         return 'ok';
       }
-      const spec = { id: `r${w.nextId++}`, account, at, surface: rnd.pick(surfaces), cents: 1 + rnd.int(400), app: rnd.chance(0.2) ? 'conductor' : null };
+      const spec = {
+        id: `r${w.nextId++}`,
+        account,
+        at,
+        surface: rnd.pick(surfaces),
+        cents: 1 + rnd.int(1500),
+        app: rnd.chance(0.2) ? 'conductor' : null,
+      };
       const [result] = await app.recordUsage(l.ctx, [usageRecord(spec)]);
       if (result?.status === 'recorded') {
         w.recordIds.push(spec.id);
         w.firstResults.set(spec.id, { spec, result });
+        count('record');
+        if (result.written_off_usd > 0n) count('written off');
+        if (result.charges.some((c) => c.source === 'usage_credits')) count('usage credits charged');
         return 'ok';
       }
+      count(`record refused: ${result?.error?.code}`);
       return 'refused';
     } else if (op < 60) {
       const id = `h${w.nextId++}`;
       const d = await app.authorize(l.ctx, {
         account_id: account,
         surface: rnd.pick(surfaces),
-        hold: { id, estimate_usd: (1 + rnd.int(500)).toString().padStart(3, '0').replace(/(\d\d)$/, '.$1'), ttl_seconds: 60 + rnd.int(3600) },
+        hold: {
+          id,
+          estimate_usd: (1 + rnd.int(500))
+            .toString()
+            .padStart(3, '0')
+            .replace(/(\d\d)$/, '.$1'),
+          ttl_seconds: 60 + rnd.int(3600),
+        },
       });
       if (d.decision === 'allow') {
         w.holds.push({ id, account });
+        count('hold');
         return 'ok';
       }
+      count(`hold denied: ${d.reason}`);
       return 'refused';
     } else if (op < 70 && w.holds.length > 0) {
       const hold = w.holds.splice(rnd.int(w.holds.length), 1)[0]!;
-      const spec = { id: `s${w.nextId++}`, account: hold.account, at: new Date(now).toISOString(), surface: 'sdk-cli', cents: 1 + rnd.int(600) };
+      const spec = {
+        id: `s${w.nextId++}`,
+        account: hold.account,
+        at: new Date(now).toISOString(),
+        surface: 'sdk-cli',
+        cents: 1 + rnd.int(600),
+      };
       const result = await app.settleHold(l.ctx, hold.id, usageRecord(spec));
+      count(`settle ${result.status}`);
       if (result.status === 'recorded') {
         w.recordIds.push(spec.id);
         w.firstResults.set(spec.id, { spec, result });
@@ -130,23 +184,42 @@ async function step(w: World): Promise<Outcome> {
     } else if (op < 75 && w.holds.length > 0) {
       const hold = w.holds.splice(rnd.int(w.holds.length), 1)[0]!;
       await app.voidHold(l.ctx, hold.id, hold.account);
+      count('void');
     } else if (op < 80) {
       await app.setUsageCredits(l.ctx, account, { enabled: rnd.chance(0.6) });
     } else if (op < 84) {
-      const plan = members.includes(account) ? rnd.pick(['team_standard', 'team_premium', 'enterprise_usage']) : rnd.pick(['pro', 'max_5x', 'max_20x']);
+      const plan = members.includes(account)
+        ? rnd.pick(['team_standard', 'team_premium', 'enterprise_usage'])
+        : rnd.pick(['pro', 'max_5x', 'max_20x']);
       await app.changeAccount(l.ctx, account, { plan });
     } else if (op < 87) {
       const amount = rnd.chance(0.5) ? '-0.5' : '0.25';
-      await app.adjust(l.ctx, account, { id: `a${w.nextId++}`, pool: rnd.pick(['sdk_credit', 'usage_credits'] as const), amount_usd: amount, reason: 'harness' });
+      await app.adjust(l.ctx, account, {
+        id: `a${w.nextId++}`,
+        pool: rnd.pick(['sdk_credit', 'usage_credits'] as const),
+        amount_usd: amount,
+        reason: 'harness',
+      });
     } else {
       // Clock jumps: minutes, hours, or across one or more cycle boundaries.
-      const jump = rnd.pick([60_000, 3_600_000, 86_400_000, 10 * 86_400_000, 35 * 86_400_000, 70 * 86_400_000]);
+      const jump = rnd.pick([
+        60_000,
+        3_600_000,
+        86_400_000,
+        10 * 86_400_000,
+        35 * 86_400_000,
+        70 * 86_400_000,
+      ]);
       l.clock.advance(jump);
+      count(jump > 30 * 86_400_000 ? 'jump across a cycle' : 'clock step');
       if (rnd.chance(0.5)) await app.sweepDue(l.ctx);
     }
     return 'ok';
   } catch (error) {
-    if (error instanceof app.AppError) return 'refused';
+    if (error instanceof app.AppError) {
+      count(`error: ${error.code}`);
+      return 'refused';
+    }
     throw error;
   }
 }
@@ -156,9 +229,12 @@ async function checkLimits(w: World): Promise<void> {
   for (const id of accounts) {
     const s = await app.getStatement(w.l.ctx, id, null);
     const spent = s.usage_credits.charged_usd + s.usage_credits.held_usd;
-    // Adjustments on the usage-credit pool are admin corrections, outside the limits.
-    const adjusted = (await app.listEntries(w.l.ctx, id, { limit: 1000, cycleStart: Date.parse(s.cycle.start) })).entries
-      .filter((e) => e.kind === 'adjustment' && e.pool === 'usage_credits')
+    // Limits bound net spend: a credit note (negative adjustment) frees room, while an admin's
+    // positive adjustment is a charge outside the limits, so only those are taken out.
+    const adjusted = (
+      await app.listEntries(w.l.ctx, id, { limit: 1000, cycleStart: Date.parse(s.cycle.start) })
+    ).entries
+      .filter((e) => e.kind === 'adjustment' && e.pool === 'usage_credits' && e.amount_usd > 0n)
       .reduce((t, e) => t + e.amount_usd, 0n);
     const charged = spent - adjusted;
     if (id === 'solo') assert.ok(charged <= limits.account, `solo spent ${charged} over its limit`);
@@ -175,13 +251,17 @@ async function runSequence(seed: number): Promise<void> {
       await app.sweepDue(w.l.ctx);
       const before = await snapshot(w.l);
       const outcome = await step(w);
-      if (outcome === 'refused') assert.equal(await snapshot(w.l), before, `step ${i}: a refused operation changed the ledger`);
+      if (outcome === 'refused')
+        assert.equal(await snapshot(w.l), before, `step ${i}: a refused operation changed the ledger`);
       const report = await app.verifyLedger(w.l.ctx);
       assert.deepEqual(report.problems, [], `step ${i}`);
       await checkLimits(w);
     }
   } catch (error) {
-    (error as Error).message = `invariant harness seed ${seed} (replay: INVARIANT_SEED=${seed}): ${(error as Error).message}`;
+    // Printed on its own line too: an AssertionError's message may be rendered from its parts.
+    console.error(`invariant harness failed at seed ${seed}; replay with INVARIANT_SEED=${seed}`);
+    (error as Error).message =
+      `invariant harness seed ${seed} (replay: INVARIANT_SEED=${seed}): ${(error as Error).message}`;
     throw error;
   } finally {
     await w.l.close();
@@ -192,5 +272,26 @@ describe('invariant harness', () => {
   it(`holds every invariant over ${onlySeed === null ? sequences : 1} seeded sequences`, async () => {
     const seeds = onlySeed === null ? Array.from({ length: sequences }, (_, i) => 1000 + i) : [onlySeed];
     for (const seed of seeds) await runSequence(seed);
+    if (onlySeed === null && sequences >= 100) {
+      const seen = Object.fromEntries([...tally].sort());
+      for (const what of [
+        'record',
+        'replay',
+        'conflicting duplicate',
+        'hold',
+        'settle recorded',
+        'void',
+        'written off',
+        'usage credits charged',
+        'jump across a cycle',
+        'hold denied: credit_exhausted',
+        'record refused: credit_not_claimed',
+      ]) {
+        assert.ok(
+          (tally.get(what) ?? 0) >= 5,
+          `the harness never (or rarely) exercised "${what}": ${JSON.stringify(seen)}`,
+        );
+      }
+    }
   });
 });

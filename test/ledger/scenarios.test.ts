@@ -50,14 +50,25 @@ describe('R1 surfaces', () => {
     ];
     let n = 0;
     for (const [surface, appName, usageClass, refusal] of rows) {
-      const r = await record(l, { id: `r${n++}`, account: 'a1', at: '2026-07-04T00:00:00Z', surface, app: appName, cents: 1 });
+      const r = await record(l, {
+        id: `r${n++}`,
+        account: 'a1',
+        at: '2026-07-04T00:00:00Z',
+        surface,
+        app: appName,
+        cents: 1,
+      });
       if (refusal) {
         assert.equal(r.status, 'rejected', surface);
         assert.equal(r.error?.code, refusal, surface);
       } else {
         assert.equal(r.status, 'recorded', surface);
         assert.equal(r.class, usageClass, surface);
-        assert.deepEqual(r.charges, [charge(usageClass === 'programmatic' ? 'sdk_credit' : 'subscription', cents(1))], surface);
+        assert.deepEqual(
+          r.charges,
+          [charge(usageClass === 'programmatic' ? 'sdk_credit' : 'subscription', cents(1))],
+          surface,
+        );
       }
     }
   });
@@ -107,10 +118,15 @@ describe('R2 plans and eligibility', () => {
 
 describe('R3 policy timeline', () => {
   it('counts programmatic usage against subscription limits before 2026-06-15 and on the credit after', async () => {
-    l.at('2026-06-14T10:00:00Z');
+    await l.close();
+    l = await makeLedger('2026-06-14T10:00:00Z');
     await subscriber(l, 'a1', 'pro', '2026-06-03T10:00:00Z', false);
     const claimed = await app.claim(l.ctx, 'a1');
-    assert.equal(claimed.effective_at, '2026-06-15T00:00:00Z', 'a claim before the policy takes effect then (R5)');
+    assert.equal(
+      claimed.effective_at,
+      '2026-06-15T00:00:00Z',
+      'a claim before the policy takes effect then (R5)',
+    );
     const before = await record(l, { id: 'b', account: 'a1', at: '2026-06-14T10:00:00Z', cents: 100 });
     assert.deepEqual(before.charges, [charge('subscription', cents(100))]);
     assert.equal((await app.getAccountView(l.ctx, 'a1')).sdk_credit.granted_usd, 0n);
@@ -160,7 +176,12 @@ describe('R5 claim', () => {
     await app.sweepDue(l.ctx);
     const entries = await app.listEntries(l.ctx, 'a1', { limit: 100 });
     const grants = entries.entries.filter((e) => e.kind === 'grant').map((e) => e.at);
-    assert.deepEqual(grants, ['2026-07-03T10:00:00Z', '2026-08-03T10:00:00Z', '2026-09-03T10:00:00Z', '2026-10-03T10:00:00Z']);
+    assert.deepEqual(grants, [
+      '2026-07-03T10:00:00Z',
+      '2026-08-03T10:00:00Z',
+      '2026-09-03T10:00:00Z',
+      '2026-10-03T10:00:00Z',
+    ]);
     const expiries = entries.entries.filter((e) => e.kind === 'expire').map((e) => [e.at, e.amount_usd]);
     assert.deepEqual(expiries, [
       ['2026-08-04T10:00:00Z', -dollars(20)],
@@ -197,7 +218,10 @@ describe('R6 drains first', () => {
     await subscriber(l, 'a1');
     await record(l, { id: 'all', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 2000 });
     const d = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli' });
-    assert.deepEqual([d.decision, d.reason, d.retry_at], ['deny', 'credit_exhausted', '2026-08-03T10:00:00Z']);
+    assert.deepEqual(
+      [d.decision, d.reason, d.retry_at],
+      ['deny', 'credit_exhausted', '2026-08-03T10:00:00Z'],
+    );
     await app.setUsageCredits(l.ctx, 'a1', { enabled: true });
     const e = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli' });
     assert.deepEqual([e.decision, e.source], ['allow', 'usage_credits']);
@@ -250,7 +274,11 @@ describe('R7 usage credits and their limits', () => {
       hold: { id: 'h', estimate_usd: '2.5' },
     });
     assert.deepEqual([d2.decision, d2.reason], ['deny', 'org_limit_reached']);
-    const d3 = await app.authorize(l.ctx, { account_id: 'm2', surface: 'sdk-cli', hold: { id: 'h2', estimate_usd: '2' } });
+    const d3 = await app.authorize(l.ctx, {
+      account_id: 'm2',
+      surface: 'sdk-cli',
+      hold: { id: 'h2', estimate_usd: '2' },
+    });
     assert.deepEqual([d3.decision, d3.source], ['allow', 'usage_credits']);
   });
 
@@ -270,7 +298,13 @@ describe('R7 usage credits and their limits', () => {
     await subscriber(l, 'a1');
     await app.setUsageCredits(l.ctx, 'a1', { enabled: true });
     await record(l, { id: 'i1', account: 'a1', at: '2026-07-04T00:00:00Z', surface: 'cli', cents: 600 });
-    const r = await record(l, { id: 'i2', account: 'a1', at: '2026-07-04T00:10:00Z', surface: 'cli', cents: 100 });
+    const r = await record(l, {
+      id: 'i2',
+      account: 'a1',
+      at: '2026-07-04T00:10:00Z',
+      surface: 'cli',
+      cents: 100,
+    });
     assert.deepEqual(r.charges, [charge('usage_credits', cents(100))]);
   });
 });
@@ -284,7 +318,11 @@ describe('R8 no rollover', () => {
     assert.deepEqual(late.charges, [charge('sdk_credit', cents(100))]);
     const current = await app.getAccountView(l.ctx, 'a1');
     assert.equal(current.cycle.start, '2026-08-03T10:00:00Z');
-    assert.equal(current.sdk_credit.remaining_usd, dollars(20), 'the late record did not touch the new cycle');
+    assert.equal(
+      current.sdk_credit.remaining_usd,
+      dollars(20),
+      'the late record did not touch the new cycle',
+    );
     l.at('2026-08-04T10:00:00Z');
     const tooLate = await record(l, { id: 'later', account: 'a1', at: '2026-08-03T09:59:59Z', cents: 100 });
     assert.equal(tooLate.error?.code, 'event_too_old');
@@ -318,15 +356,36 @@ describe('R9 per user, never pooled', () => {
 describe('R10 subscription limits', () => {
   it('opens a 5-hour session with the first request and refuses beyond it with the reset time', async () => {
     await subscriber(l, 'a1');
-    await record(l, { id: 'i1', account: 'a1', at: '2026-07-04T00:00:00Z', surface: 'cli', cents: 300 });
-    const crossing = await record(l, { id: 'i2', account: 'a1', at: '2026-07-04T00:30:00Z', surface: 'cli', cents: 300 });
-    assert.deepEqual(crossing.charges, [charge('subscription', cents(300))], 'the crossing request counts whole');
-    l.at('2026-07-04T01:00:00Z');
+    l.at('2026-07-06T00:00:00Z');
+    await record(l, { id: 'i1', account: 'a1', at: '2026-07-06T00:00:00Z', surface: 'cli', cents: 300 });
+    l.at('2026-07-06T00:30:00Z');
+    const crossing = await record(l, {
+      id: 'i2',
+      account: 'a1',
+      at: '2026-07-06T00:30:00Z',
+      surface: 'cli',
+      cents: 300,
+    });
+    assert.deepEqual(
+      crossing.charges,
+      [charge('subscription', cents(300))],
+      'the crossing request counts whole',
+    );
+    l.at('2026-07-06T01:00:00Z');
     const d = await app.authorize(l.ctx, { account_id: 'a1', surface: 'cli' });
-    assert.deepEqual([d.decision, d.reason, d.retry_at], ['deny', 'subscription_limit_reached', '2026-07-04T05:00:00Z']);
-    const over = await record(l, { id: 'i3', account: 'a1', at: '2026-07-04T01:00:00Z', surface: 'cli', cents: 100 });
+    assert.deepEqual(
+      [d.decision, d.reason, d.retry_at],
+      ['deny', 'subscription_limit_reached', '2026-07-06T05:00:00Z'],
+    );
+    const over = await record(l, {
+      id: 'i3',
+      account: 'a1',
+      at: '2026-07-06T01:00:00Z',
+      surface: 'cli',
+      cents: 100,
+    });
     assert.equal(over.written_off_usd, cents(100));
-    l.at('2026-07-04T05:00:00Z');
+    l.at('2026-07-06T05:00:00Z');
     const e = await app.authorize(l.ctx, { account_id: 'a1', surface: 'cli' });
     assert.deepEqual([e.decision, e.source], ['allow', 'subscription']);
     const view = await app.getAccountView(l.ctx, 'a1');
@@ -339,7 +398,11 @@ describe('R11 authorize, hold, settle', () => {
     await subscriber(l, 'a1');
     const holds = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: `h${i}`, estimate_usd: '1' } }),
+        app.authorize(l.ctx, {
+          account_id: 'a1',
+          surface: 'sdk-cli',
+          hold: { id: `h${i}`, estimate_usd: '1' },
+        }),
       ),
     );
     assert.equal(holds.filter((h) => h.decision === 'allow').length, 20);
@@ -351,15 +414,35 @@ describe('R11 authorize, hold, settle', () => {
 
   it('settle replaces the hold with the priced usage; void and expiry release it', async () => {
     await subscriber(l, 'a1');
-    const h = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: 'h1', estimate_usd: '5', ttl_seconds: 60 } });
+    const h = await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-cli',
+      hold: { id: 'h1', estimate_usd: '5', ttl_seconds: 60 },
+    });
     assert.equal(h.hold?.amount_usd, dollars(5));
     assert.equal(h.hold?.expires_at, '2026-07-03T10:01:00Z');
-    const settled = await app.settleHold(l.ctx, 'h1', usageRecord({ id: 'r1', account: 'a1', at: '2026-07-03T10:00:00Z', cents: 700 }));
-    assert.deepEqual(settled.charges, [charge('sdk_credit', cents(700))], 'actual cost above the estimate is the overshoot');
-    await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: 'h2', estimate_usd: '3' } });
+    const settled = await app.settleHold(
+      l.ctx,
+      'h1',
+      usageRecord({ id: 'r1', account: 'a1', at: '2026-07-03T10:00:00Z', cents: 700 }),
+    );
+    assert.deepEqual(
+      settled.charges,
+      [charge('sdk_credit', cents(700))],
+      'actual cost above the estimate is the overshoot',
+    );
+    await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-cli',
+      hold: { id: 'h2', estimate_usd: '3' },
+    });
     const voided = await app.voidHold(l.ctx, 'h2');
     assert.equal(voided.released_usd, dollars(3));
-    await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: 'h3', estimate_usd: '4', ttl_seconds: 60 } });
+    await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-cli',
+      hold: { id: 'h3', estimate_usd: '4', ttl_seconds: 60 },
+    });
     assert.equal((await app.getAccountView(l.ctx, 'a1')).sdk_credit.held_usd, dollars(4));
     l.at('2026-07-03T10:01:00Z');
     assert.equal((await app.getAccountView(l.ctx, 'a1')).sdk_credit.held_usd, 0n, 'expired at its TTL');
@@ -369,7 +452,11 @@ describe('R11 authorize, hold, settle', () => {
   it('refuses a TTL above 24 hours', async () => {
     await subscriber(l, 'a1');
     await assert.rejects(
-      app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: 'h', estimate_usd: '1', ttl_seconds: 86401 } }),
+      app.authorize(l.ctx, {
+        account_id: 'a1',
+        surface: 'sdk-cli',
+        hold: { id: 'h', estimate_usd: '1', ttl_seconds: 86401 },
+      }),
       { code: 'invalid_request' },
     );
   });
@@ -385,15 +472,26 @@ describe('R12 idempotency', () => {
     assert.deepEqual({ ...again, status: 'recorded' }, first);
     const other = await record(l, { ...spec, cents: 101 });
     assert.equal(other.error?.code, 'idempotency_conflict');
-    const inBatch = await app.recordUsage(l.ctx, [usageRecord({ ...spec, id: 'dup' }), usageRecord({ ...spec, id: 'dup' })]);
+    const inBatch = await app.recordUsage(l.ctx, [
+      usageRecord({ ...spec, id: 'dup' }),
+      usageRecord({ ...spec, id: 'dup' }),
+    ]);
     assert.deepEqual(
       inBatch.map((r) => r.status),
       ['recorded', 'replayed'],
     );
     const statement = await app.getStatement(l.ctx, 'a1', null);
     assert.equal(statement.sdk_credit.used_usd, cents(200), 'nothing counted twice');
-    const h1 = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: 'h', estimate_usd: '1' } });
-    const h2 = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-cli', hold: { id: 'h', estimate_usd: '1' } });
+    const h1 = await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-cli',
+      hold: { id: 'h', estimate_usd: '1' },
+    });
+    const h2 = await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-cli',
+      hold: { id: 'h', estimate_usd: '1' },
+    });
     assert.equal(h2.replayed, true);
     assert.deepEqual(h2.hold, h1.hold);
     await assert.rejects(
@@ -406,10 +504,13 @@ describe('R12 idempotency', () => {
 describe('R13 time', () => {
   it('accepts up to 5 minutes ahead, refuses further, and refuses closed cycles', async () => {
     await subscriber(l, 'a1');
-    const edge = await record(l, { id: 'f1', account: 'a1', at: '2026-07-03T10:05:00Z', cents: 1 });
-    assert.equal(edge.status, 'recorded');
-    const future = await record(l, { id: 'f2', account: 'a1', at: '2026-07-03T10:05:00.001Z', cents: 1 });
-    assert.equal(future.error?.code, 'event_in_future');
+    // Sent directly (not through `record`, which would move the clock to the record's time).
+    const [edge, future] = await app.recordUsage(l.ctx, [
+      usageRecord({ id: 'f1', account: 'a1', at: '2026-07-03T10:05:00Z', cents: 1 }),
+      usageRecord({ id: 'f2', account: 'a1', at: '2026-07-03T10:05:00.001Z', cents: 1 }),
+    ]);
+    assert.equal(edge?.status, 'recorded');
+    assert.equal(future?.error?.code, 'event_in_future');
     const beforeAccount = await record(l, { id: 'old', account: 'a1', at: '2026-07-03T09:59:59Z', cents: 1 });
     assert.equal(beforeAccount.error?.code, 'event_too_old');
   });
@@ -423,10 +524,16 @@ describe('R14 plan and seat changes', () => {
     assert.equal((await app.getAccountView(l.ctx, 'a1')).sdk_credit.granted_usd, dollars(100));
     await app.changeAccount(l.ctx, 'a1', { plan: 'pro' });
     const view = await app.getAccountView(l.ctx, 'a1');
-    assert.deepEqual([view.plan, view.pending_plan, view.sdk_credit.granted_usd], ['max_5x', 'pro', dollars(100)]);
+    assert.deepEqual(
+      [view.plan, view.pending_plan, view.sdk_credit.granted_usd],
+      ['max_5x', 'pro', dollars(100)],
+    );
     l.at('2026-08-03T10:00:00Z');
     const next = await app.getAccountView(l.ctx, 'a1');
-    assert.deepEqual([next.plan, next.sdk_credit.granted_usd, next.billing_anchor], ['pro', dollars(20), '2026-07-03T10:00:00Z']);
+    assert.deepEqual(
+      [next.plan, next.sdk_credit.granted_usd, next.billing_anchor],
+      ['pro', dollars(20), '2026-07-03T10:00:00Z'],
+    );
   });
 
   it('cancels at the cycle end and expires a removed member at once', async () => {
@@ -450,14 +557,33 @@ describe('R15 corrections', () => {
     await subscriber(l, 'a1');
     await record(l, { id: 'u1', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 500 });
     await record(l, { id: 'u2', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 300 });
-    const rev = await app.adjust(l.ctx, 'a1', { id: 'adj1', kind: 'reversal', record_id: 'u1', reason: 'duplicate billing' });
-    const again = await app.adjust(l.ctx, 'a1', { id: 'adj1', kind: 'reversal', record_id: 'u1', reason: 'duplicate billing' });
-    assert.equal(again.replayed, true);
-    await app.adjust(l.ctx, 'a1', { id: 'adj2', kind: 'reclassification', record_id: 'u2', to_class: 'interactive', reason: 'was cli' });
-    await app.adjust(l.ctx, 'a1', { id: 'adj3', pool: 'sdk_credit', amount_usd: '1.5', reason: 'goodwill' });
-    await assert.rejects(app.adjust(l.ctx, 'a1', { id: 'adj4', pool: 'sdk_credit', amount_usd: '-100', reason: 'x' }), {
-      code: 'insufficient_credit',
+    const rev = await app.adjust(l.ctx, 'a1', {
+      id: 'adj1',
+      kind: 'reversal',
+      record_id: 'u1',
+      reason: 'duplicate billing',
     });
+    const again = await app.adjust(l.ctx, 'a1', {
+      id: 'adj1',
+      kind: 'reversal',
+      record_id: 'u1',
+      reason: 'duplicate billing',
+    });
+    assert.equal(again.replayed, true);
+    await app.adjust(l.ctx, 'a1', {
+      id: 'adj2',
+      kind: 'reclassification',
+      record_id: 'u2',
+      to_class: 'interactive',
+      reason: 'was cli',
+    });
+    await app.adjust(l.ctx, 'a1', { id: 'adj3', pool: 'sdk_credit', amount_usd: '1.5', reason: 'goodwill' });
+    await assert.rejects(
+      app.adjust(l.ctx, 'a1', { id: 'adj4', pool: 'sdk_credit', amount_usd: '-100', reason: 'x' }),
+      {
+        code: 'insufficient_credit',
+      },
+    );
     const s = await app.getStatement(l.ctx, 'a1', null);
     assert.equal(s.sdk_credit.used_usd, 0n);
     assert.equal(s.subscription_usd, cents(300));
@@ -465,8 +591,8 @@ describe('R15 corrections', () => {
     assert.equal(s.sdk_credit.remaining_usd, cents(2150));
     const entries = (await app.listEntries(l.ctx, 'a1', {})).entries;
     const reversal = entries.find((e) => e.kind === 'reversal');
-    assert.equal(reversal?.corrects, 3, 'names the usage posting it reverses');
-    assert.equal(rev.corrects, 3);
+    assert.equal(reversal?.corrects, 2, 'names the usage posting it reverses (seq 1 is the grant)');
+    assert.equal(rev.corrects, 2);
   });
 });
 
@@ -474,10 +600,27 @@ describe('R16 third-party apps', () => {
   it('caps an app per cycle and blocks it', async () => {
     await subscriber(l, 'a1');
     await app.setAppPolicy(l.ctx, 'a1', 'openclaw', { cycle_cap_usd: '2' });
-    await record(l, { id: 'o1', account: 'a1', at: '2026-07-04T00:00:00Z', surface: 'sdk-ts', app: 'openclaw', cents: 150 });
-    const ok = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-ts', app: 'openclaw', hold: { id: 'h', estimate_usd: '0.5' } });
+    await record(l, {
+      id: 'o1',
+      account: 'a1',
+      at: '2026-07-04T00:00:00Z',
+      surface: 'sdk-ts',
+      app: 'openclaw',
+      cents: 150,
+    });
+    const ok = await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-ts',
+      app: 'openclaw',
+      hold: { id: 'h', estimate_usd: '0.5' },
+    });
     assert.equal(ok.decision, 'allow');
-    const capped = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-ts', app: 'openclaw', hold: { id: 'h2', estimate_usd: '0.01' } });
+    const capped = await app.authorize(l.ctx, {
+      account_id: 'a1',
+      surface: 'sdk-ts',
+      app: 'openclaw',
+      hold: { id: 'h2', estimate_usd: '0.01' },
+    });
     assert.equal(capped.reason, 'app_cap_reached');
     await app.setAppPolicy(l.ctx, 'a1', 'conductor', { blocked: true });
     const blocked = await app.authorize(l.ctx, { account_id: 'a1', surface: 'sdk-ts', app: 'conductor' });
@@ -509,11 +652,16 @@ describe('R17 statements', () => {
     assert.equal(s.usage_credits.billed_usd, cents(1));
     const entries = (await app.listEntries(l.ctx, 'a1', { limit: 1000 })).entries;
     const sum = (pool: string, kind?: string) =>
-      entries.filter((e) => e.pool === pool && (!kind || e.kind === kind)).reduce((t, e) => t + e.amount_usd, 0n);
+      entries
+        .filter((e) => e.pool === pool && (!kind || e.kind === kind))
+        .reduce((t, e) => t + e.amount_usd, 0n);
     assert.equal(s.sdk_credit.granted_usd, sum('sdk_credit', 'grant'));
     assert.equal(s.sdk_credit.used_usd, -sum('sdk_credit', 'usage'));
     assert.equal(s.usage_credits.charged_usd, sum('usage_credits'));
-    assert.equal(s.by_surface.reduce((t, d) => t + d.cost_usd, 0n), cents(2000) + cents(1) / 2n);
+    assert.equal(
+      s.by_surface.reduce((t, d) => t + d.cost_usd, 0n),
+      cents(2000) + cents(1) / 2n,
+    );
   });
 });
 
@@ -522,10 +670,20 @@ describe('refusals change nothing', () => {
     await subscriber(l, 'a1');
     await record(l, { id: 'base', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 100 });
     const before = await snapshot(l);
-    await assert.rejects(app.adjust(l.ctx, 'a1', { id: 'neg', pool: 'sdk_credit', amount_usd: '-50', reason: 'x' }));
+    await assert.rejects(
+      app.adjust(l.ctx, 'a1', { id: 'neg', pool: 'sdk_credit', amount_usd: '-50', reason: 'x' }),
+    );
     await assert.rejects(app.changeAccount(l.ctx, 'a1', { plan: 'no_such_plan' }));
-    await assert.rejects(app.setUsageCredits(l.ctx, 'a1', { enabled: true, monthly_limit_usd: '1.0000000000001' }));
-    await assert.rejects(app.settleHold(l.ctx, 'nohold', usageRecord({ id: 'z', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 1 })));
+    await assert.rejects(
+      app.setUsageCredits(l.ctx, 'a1', { enabled: true, monthly_limit_usd: '1.0000000000001' }),
+    );
+    await assert.rejects(
+      app.settleHold(
+        l.ctx,
+        'nohold',
+        usageRecord({ id: 'z', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 1 }),
+      ),
+    );
     const bad = await app.recordUsage(l.ctx, [{ id: 'bad', account_id: 'a1' }]);
     assert.equal(bad[0]!.status, 'rejected');
     assert.equal(await snapshot(l), before);

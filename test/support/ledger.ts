@@ -1,14 +1,16 @@
 /**
  * A ledger to test against: the real use cases on an in-memory SQLite store with a manual clock.
  * Amounts in scenarios are written in cents and priced on `claude-opus-5-5` ($4 per million input
- * tokens), so `cents(n)` of cost is exactly `n * 2500` input tokens.
+ * tokens), so `cents(n)` of cost is exactly `n * 2500` input tokens. `record` delivers a record
+ * when it occurred: it moves the clock forward to the record's time first (never back), as a
+ * gateway reporting in real time would.
  */
 import { openSqliteStore } from '../../src/adapters/storage/sqlite/index.ts';
-import { type AppContext, defaultCatalogues, ManualClock } from '../../src/app/index.ts';
 import * as app from '../../src/app/index.ts';
+import { type AppContext, defaultCatalogues, ManualClock } from '../../src/app/index.ts';
 import type { Store } from '../../src/app/ports.ts';
-import { parseInstant } from '../../src/core/time.ts';
 import { unitsPerCent } from '../../src/core/money.ts';
+import { parseInstant } from '../../src/core/time.ts';
 
 export const scenarioModel = 'claude-opus-5-5';
 /** Input tokens that cost exactly one cent on the scenario model. */
@@ -31,7 +33,7 @@ export interface Ledger {
 }
 
 export async function makeLedger(start = '2026-07-03T10:00:00Z', path = ':memory:'): Promise<Ledger> {
-  const store = await openSqliteStore({ path });
+  const store = await openSqliteStore({ path, verifyCache: true });
   const clock = new ManualClock(parseInstant(start));
   const ctx: AppContext = { store, clock, catalogues: defaultCatalogues };
   return {
@@ -69,11 +71,19 @@ export function usageRecord(spec: RecordSpec): Record<string, unknown> {
 }
 
 export async function record(l: Ledger, spec: RecordSpec) {
+  const at = Date.parse(spec.at);
+  if (at > l.clock.now()) l.clock.set(at);
   const [result] = await app.recordUsage(l.ctx, [usageRecord(spec)]);
   return result!;
 }
 
-export async function subscriber(l: Ledger, id: string, plan = 'pro', anchor = '2026-07-03T10:00:00Z', claimed = true) {
+export async function subscriber(
+  l: Ledger,
+  id: string,
+  plan = 'pro',
+  anchor = '2026-07-03T10:00:00Z',
+  claimed = true,
+) {
   await app.createAccount(l.ctx, { id, kind: 'subscription', plan, billing_anchor: anchor });
   if (claimed) await app.claim(l.ctx, id);
 }
@@ -97,7 +107,13 @@ export async function snapshot(l: Ledger): Promise<string> {
         const cycles = await tx.listCycles(agg.account.no);
         const dims = [];
         for (const c of cycles) dims.push(await tx.getDims(agg.account.no, c.start));
-        const postings = await tx.listPostings(agg.account.no, { limit: 100_000 });
+        const postings = [];
+        for (let afterSeq = 0; ; ) {
+          const page = await tx.listPostings(agg.account.no, { afterSeq, limit: 10_000 });
+          postings.push(...page);
+          if (page.length < 10_000) break;
+          afterSeq = page[page.length - 1]!.seq;
+        }
         out.push({
           account: agg.account,
           holds: [...agg.holds.values()],

@@ -12,15 +12,21 @@
  */
 import { allocateCharge } from '../../core/allocator.ts';
 import { cycleAt } from '../../core/cycles.ts';
-import { MoneyError, parseUsd } from '../../core/money.ts';
+import { type MoneyError, parseUsd } from '../../core/money.ts';
+import { usageIdem } from '../book-usage.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { addOrgSpend, availableCredit, type NewPosting, remainingCredit, usageCreditHeadroom } from '../ledger.ts';
+import {
+  addOrgSpend,
+  availableCredit,
+  type NewPosting,
+  remainingCredit,
+  usageCreditHeadroom,
+} from '../ledger.ts';
 import { isClientId, reasonLengthMax } from '../limits.ts';
 import type { Pool, PostingRow, UsageClassName } from '../model.ts';
 import type { ReadTx } from '../ports.ts';
 import { lockOne, orgOf } from '../scope.ts';
-import { usageIdem } from '../book-usage.ts';
 import { requestHash } from '../usage-record.ts';
 
 export interface AdjustInput {
@@ -42,11 +48,21 @@ export interface AdjustResult {
   replayed: boolean;
 }
 
-const adjustablePools: readonly Pool[] = ['sdk_credit', 'usage_credits', 'written_off', 'subscription', 'pay_as_you_go'];
+const adjustablePools: readonly Pool[] = [
+  'sdk_credit',
+  'usage_credits',
+  'written_off',
+  'subscription',
+  'pay_as_you_go',
+];
 
 export async function adjust(ctx: AppContext, accountId: string, input: AdjustInput): Promise<AdjustResult> {
   if (!isClientId(input.id)) throw new AppError('invalid_request', 'id must be a client id');
-  if (typeof input.reason !== 'string' || input.reason.length === 0 || input.reason.length > reasonLengthMax) {
+  if (
+    typeof input.reason !== 'string' ||
+    input.reason.length === 0 ||
+    input.reason.length > reasonLengthMax
+  ) {
     throw new AppError('invalid_request', `reason must be 1 to ${reasonLengthMax} characters`);
   }
   const kind = input.kind ?? 'adjustment';
@@ -62,22 +78,36 @@ export async function adjust(ctx: AppContext, accountId: string, input: AdjustIn
     }
     if (amount === 0n) throw new AppError('invalid_request', 'amount_usd must not be zero');
   } else if (kind === 'reversal' || kind === 'reclassification') {
-    if (!isClientId(input.record_id)) throw new AppError('invalid_request', 'record_id names the usage record to correct');
-    if (kind === 'reclassification' && input.to_class !== 'programmatic' && input.to_class !== 'interactive') {
+    if (!isClientId(input.record_id))
+      throw new AppError('invalid_request', 'record_id names the usage record to correct');
+    if (
+      kind === 'reclassification' &&
+      input.to_class !== 'programmatic' &&
+      input.to_class !== 'interactive'
+    ) {
       throw new AppError('invalid_request', 'to_class must be "programmatic" or "interactive"');
     }
   } else {
     throw new AppError('invalid_request', 'kind must be adjustment, reversal or reclassification');
   }
   const idem = `a:${input.id}`;
-  const hash = requestHash([accountId, kind, input.pool ?? null, amount.toString(), input.reason, input.record_id ?? null, input.to_class ?? null]);
+  const hash = requestHash([
+    accountId,
+    kind,
+    input.pool ?? null,
+    amount.toString(),
+    input.reason,
+    input.record_id ?? null,
+    input.to_class ?? null,
+  ]);
   return ctx.store.transaction(async (tx) => {
     const { scope, agg } = await lockOne(ctx, tx, accountId);
     const book = scope.book;
     const account = agg.account;
     const prior = (await tx.findPostings(account.no, [idem])).get(idem);
     if (prior) {
-      if (prior.hash !== hash) throw new AppError('idempotency_conflict', `adjustment ${input.id} exists with other content`);
+      if (prior.hash !== hash)
+        throw new AppError('idempotency_conflict', `adjustment ${input.id} exists with other content`);
       await book.flush(tx);
       return { id: input.id, kind: prior.kind, seq: prior.seq, corrects: prior.corrects, replayed: true };
     }
@@ -135,7 +165,11 @@ export async function adjust(ctx: AppContext, accountId: string, input: AdjustIn
         let again = { creditUnits: 0n, ucUnits: 0n, writtenOffUnits: 0n };
         let subscription = 0n;
         if (input.to_class === 'programmatic' && account.claimEffectiveAt !== null) {
-          again = allocateCharge(original.costUnits, availableCredit(target), usageCreditHeadroom(agg, target, org));
+          again = allocateCharge(
+            original.costUnits,
+            availableCredit(target),
+            usageCreditHeadroom(agg, target, org),
+          );
         } else {
           subscription = original.costUnits;
         }

@@ -4,11 +4,11 @@
  * (unless the account is due a roll), which keeps the gate a read of cached state.
  */
 import { cycleAt } from '../../core/cycles.ts';
-import { type Instant, formatInstant } from '../../core/time.ts';
-import { MoneyError, parseUsd } from '../../core/money.ts';
+import { type MoneyError, parseUsd } from '../../core/money.ts';
 import { policyAt } from '../../core/policy.ts';
 import { price } from '../../core/prices/index.ts';
 import { classifySurface } from '../../core/surfaces.ts';
+import { formatInstant, type Instant } from '../../core/time.ts';
 import type { AppContext } from '../context.ts';
 import { type Decision, type DenyReason, decide, type Source } from '../decide.ts';
 import { AppError } from '../errors.ts';
@@ -24,7 +24,12 @@ export interface AuthorizeInput {
   surface: string;
   app?: string | null;
   model?: string | null;
-  hold?: { id: string; estimate_usd?: string; estimate_usage?: Record<string, unknown>; ttl_seconds?: number } | null;
+  hold?: {
+    id: string;
+    estimate_usd?: string;
+    estimate_usage?: Record<string, unknown>;
+    ttl_seconds?: number;
+  } | null;
 }
 
 export interface AuthorizeResult {
@@ -47,12 +52,15 @@ interface Checked {
 }
 
 function check(ctx: AppContext, input: AuthorizeInput, now: Instant): Checked {
-  if (!isResourceId(input.account_id)) throw new AppError('invalid_request', 'account_id must be an account id');
-  if (!isName(input.surface)) throw new AppError('invalid_request', 'surface must be a string of 1 to 128 characters');
+  if (!isResourceId(input.account_id))
+    throw new AppError('invalid_request', 'account_id must be an account id');
+  if (!isName(input.surface))
+    throw new AppError('invalid_request', 'surface must be a string of 1 to 128 characters');
   const app = input.app ?? null;
   if (app !== null && !isName(app)) throw new AppError('invalid_request', 'app must be null or a name');
   const model = input.model ?? null;
-  if (model !== null && !isName(model)) throw new AppError('invalid_request', 'model must be null or a model id');
+  if (model !== null && !isName(model))
+    throw new AppError('invalid_request', 'model must be null or a model id');
   const classified = classifySurface(input.surface, app, now, ctx.catalogues.surfaces);
   if (!classified.ok) throw new AppError('unknown_surface', classified.detail);
   let hold: Checked['hold'] = null;
@@ -62,7 +70,10 @@ function check(ctx: AppContext, input: AuthorizeInput, now: Instant): Checked {
     const policy = policyAt(now, ctx.catalogues.policy);
     const ttlMs = h.ttl_seconds === undefined ? policy.holdTtlDefaultMs : h.ttl_seconds * 1000;
     if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > policy.holdTtlMaxMs) {
-      throw new AppError('invalid_request', `hold.ttl_seconds must be an integer from 1 to ${policy.holdTtlMaxMs / 1000}`);
+      throw new AppError(
+        'invalid_request',
+        `hold.ttl_seconds must be an integer from 1 to ${policy.holdTtlMaxMs / 1000}`,
+      );
     }
     let estimateUnits = 0n;
     if (h.estimate_usd !== undefined && h.estimate_usage !== undefined) {
@@ -77,13 +88,32 @@ function check(ctx: AppContext, input: AuthorizeInput, now: Instant): Checked {
     } else if (h.estimate_usage !== undefined) {
       if (model === null) throw new AppError('invalid_request', 'hold.estimate_usage needs a model');
       const priced = price(model, h.estimate_usage, now, ctx.catalogues.prices);
-      if (!priced.ok) throw new AppError(priced.code === 'unknown_model' ? 'unknown_model' : 'invalid_request', priced.detail);
+      if (!priced.ok)
+        throw new AppError(
+          priced.code === 'unknown_model' ? 'unknown_model' : 'invalid_request',
+          priced.detail,
+        );
       estimateUnits = priced.totalUnits;
     }
-    const hash = requestHash([input.account_id, input.surface, app, model, estimateUnits.toString(), ttlMs, canonical(h.estimate_usage ?? null)]);
+    const hash = requestHash([
+      input.account_id,
+      input.surface,
+      app,
+      model,
+      estimateUnits.toString(),
+      ttlMs,
+      canonical(h.estimate_usage ?? null),
+    ]);
     hold = { id: h.id, estimateUnits, ttlMs, hash };
   }
-  return { accountId: input.account_id, surface: input.surface, app, model, usageClass: classified.usageClass, hold };
+  return {
+    accountId: input.account_id,
+    surface: input.surface,
+    app,
+    model,
+    usageClass: classified.usageClass,
+    hold,
+  };
 }
 
 function answer(
@@ -103,7 +133,7 @@ function answer(
   };
 }
 
-async function readOrgScope(tx: ReadTx, agg: AccountAggregate, ctx: AppContext, now: Instant): Promise<OrgScope | null> {
+async function readOrgScope(tx: ReadTx, agg: AccountAggregate, now: Instant): Promise<OrgScope | null> {
   if (agg.account.orgNo === null) return null;
   const org = await tx.getOrgByNo(agg.account.orgNo);
   if (!org) return null;
@@ -123,8 +153,14 @@ export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise
       const agg = await tx.getAccount(c.accountId);
       if (!agg) throw new AppError('not_found', `no account ${c.accountId}`);
       if (needsRoll(agg, now)) return null;
-      const org = await readOrgScope(tx, agg, ctx, now);
-      return decide(agg, org, { usageClass: c.usageClass, app: c.app, estimateUnits: null }, now, ctx.catalogues);
+      const org = await readOrgScope(tx, agg, now);
+      return decide(
+        agg,
+        org,
+        { usageClass: c.usageClass, app: c.app, estimateUnits: null },
+        now,
+        ctx.catalogues,
+      );
     });
     if (fast) return answer(fast, c, null, false);
   }
@@ -133,19 +169,41 @@ export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise
     const org = agg.account.orgNo === null ? null : (scope.orgs.get(agg.account.orgNo) ?? null);
     const at = scope.now;
     if (c.hold === null) {
-      const d = decide(agg, org, { usageClass: c.usageClass, app: c.app, estimateUnits: null }, at, ctx.catalogues);
+      const d = decide(
+        agg,
+        org,
+        { usageClass: c.usageClass, app: c.app, estimateUnits: null },
+        at,
+        ctx.catalogues,
+      );
       await scope.book.flush(tx);
       return answer(d, c, null, false);
     }
     const h = c.hold;
     const existing = agg.holds.get(h.id) ?? (await tx.getHold(agg.account.no, h.id));
     if (existing) {
-      if (existing.hash !== h.hash) throw new AppError('idempotency_conflict', `hold ${h.id} exists with other content`);
+      if (existing.hash !== h.hash)
+        throw new AppError('idempotency_conflict', `hold ${h.id} exists with other content`);
       await scope.book.flush(tx);
       const replay = { allow: true, reason: null, source: existing.source as Source, retryAt: null };
-      return answer(replay, c, { id: existing.id, amount_usd: existing.estimateUnits, expires_at: formatInstant(existing.expiresAt) }, true);
+      return answer(
+        replay,
+        c,
+        {
+          id: existing.id,
+          amount_usd: existing.estimateUnits,
+          expires_at: formatInstant(existing.expiresAt),
+        },
+        true,
+      );
     }
-    const d = decide(agg, org, { usageClass: c.usageClass, app: c.app, estimateUnits: h.estimateUnits }, at, ctx.catalogues);
+    const d = decide(
+      agg,
+      org,
+      { usageClass: c.usageClass, app: c.app, estimateUnits: h.estimateUnits },
+      at,
+      ctx.catalogues,
+    );
     if (!d.allow) {
       await scope.book.flush(tx);
       return answer(d, c, null, false);
@@ -155,7 +213,10 @@ export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise
       id: h.id,
       cycleStart: d.cycle.start,
       createdAt: at,
-      expiresAt: Math.min(at + h.ttlMs, d.cycle.end + policyAt(d.cycle.end, ctx.catalogues.policy).lateGraceMs),
+      expiresAt: Math.min(
+        at + h.ttlMs,
+        d.cycle.end + policyAt(d.cycle.end, ctx.catalogues.policy).lateGraceMs,
+      ),
       status: 'active',
       creditUnits: d.creditUnits,
       ucUnits: d.ucUnits,
@@ -177,7 +238,11 @@ export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise
     agg.account.nextRollAt = nextRollAt(agg, ctx.catalogues);
     scope.book.touchAccount(agg.account);
     await scope.book.flush(tx);
-    return answer(d, c, { id: hold.id, amount_usd: hold.estimateUnits, expires_at: formatInstant(hold.expiresAt) }, false);
+    return answer(
+      d,
+      c,
+      { id: hold.id, amount_usd: hold.estimateUnits, expires_at: formatInstant(hold.expiresAt) },
+      false,
+    );
   });
 }
-

@@ -19,11 +19,20 @@ export interface ChangeAccountInput {
   org_id?: null;
 }
 
-export async function changeAccount(ctx: AppContext, accountId: string, input: ChangeAccountInput): Promise<AccountRow> {
-  const changes = [input.plan !== undefined, input.status !== undefined, input.org_id !== undefined].filter(Boolean).length;
-  if (changes !== 1) throw new AppError('invalid_request', 'give exactly one of plan, status: "canceled", org_id: null');
-  if (input.status !== undefined && input.status !== 'canceled') throw new AppError('invalid_request', 'status can only be "canceled"');
-  if (input.org_id !== undefined && input.org_id !== null) throw new AppError('invalid_request', 'org_id can only be set to null');
+export async function changeAccount(
+  ctx: AppContext,
+  accountId: string,
+  input: ChangeAccountInput,
+): Promise<AccountRow> {
+  const changes = [input.plan !== undefined, input.status !== undefined, input.org_id !== undefined].filter(
+    Boolean,
+  ).length;
+  if (changes !== 1)
+    throw new AppError('invalid_request', 'give exactly one of plan, status: "canceled", org_id: null');
+  if (input.status !== undefined && input.status !== 'canceled')
+    throw new AppError('invalid_request', 'status can only be "canceled"');
+  if (input.org_id !== undefined && input.org_id !== null)
+    throw new AppError('invalid_request', 'org_id can only be set to null');
   return ctx.store.transaction(async (tx) => {
     const { scope, agg } = await lockOne(ctx, tx, accountId);
     const account = agg.account;
@@ -39,15 +48,27 @@ export async function changeAccount(ctx: AppContext, accountId: string, input: C
       const plan = input.plan;
       if (!planAt(plan, now, ctx.catalogues.plans)) throw new AppError('unknown_plan', `no plan ${plan}`);
       if (isSeatPlan(plan) !== (account.orgNo !== null)) {
-        throw new AppError('invalid_request', account.orgNo !== null ? 'an org member needs a seat plan' : `${plan} is an org seat`);
+        throw new AppError(
+          'invalid_request',
+          account.orgNo !== null ? 'an org member needs a seat plan' : `${plan} is an org seat`,
+        );
       }
       const before = planCredit(account.plan, now, ctx.catalogues) ?? 0n;
       const after = planCredit(plan, now, ctx.catalogues) ?? 0n;
       if (after > before) {
         account.plan = plan;
         account.pendingPlan = null;
-        if (account.grantedThroughIndex !== null && account.grantedThroughIndex >= cycle.index && !cycle.closed) {
-          book.post(agg, cycle, { at: now, kind: 'grant', creditUnits: after - before, note: `upgrade to ${plan}` });
+        if (
+          account.grantedThroughIndex !== null &&
+          account.grantedThroughIndex >= cycle.index &&
+          !cycle.closed
+        ) {
+          book.post(agg, cycle, {
+            at: now,
+            kind: 'grant',
+            creditUnits: after - before,
+            note: `upgrade to ${plan}`,
+          });
         }
       } else if (plan === account.plan) {
         account.pendingPlan = null;
@@ -63,7 +84,8 @@ export async function changeAccount(ctx: AppContext, accountId: string, input: C
       for (const hold of [...agg.holds.values()]) releaseHold(book, agg, hold, 'voided', org);
       for (const open of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
         const remaining = remainingCredit(open);
-        if (remaining > 0n) book.post(agg, open, { at: now, kind: 'expire', creditUnits: -remaining, note: 'member removed' });
+        if (remaining > 0n)
+          book.post(agg, open, { at: now, kind: 'expire', creditUnits: -remaining, note: 'member removed' });
       }
       account.status = 'removed';
     }

@@ -3,8 +3,9 @@
  * grant at every later cycle start. A second claim returns the first. A claim made before the
  * policy's effective instant takes effect then (its grant lands at that instant).
  */
-import { formatInstant } from '../../core/time.ts';
+
 import { policyAt, sdkCreditEffectiveFrom } from '../../core/policy.ts';
+import { formatInstant } from '../../core/time.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { planCredit, rollAccount } from '../ledger.ts';
@@ -31,7 +32,8 @@ export async function claim(ctx: AppContext, accountId: string): Promise<ClaimRe
       };
     }
     const now = scope.now;
-    if (account.kind === 'api') throw new AppError('not_eligible', 'API-key accounts stay pay-as-you-go (R2)');
+    if (account.kind === 'api')
+      throw new AppError('not_eligible', 'API-key accounts stay pay-as-you-go (R2)');
     if (account.status !== 'active') throw new AppError('not_eligible', `the account is ${account.status}`);
     if (planCredit(account.plan, now, ctx.catalogues) === null) {
       throw new AppError('not_eligible', `plan ${account.plan} has no Agent SDK credit (R2)`);
@@ -46,6 +48,11 @@ export async function claim(ctx: AppContext, accountId: string): Promise<ClaimRe
     scope.book.touchAccount(account);
     rollAccount(scope.book, agg, now, ctx.catalogues, orgOf(scope, agg));
     await scope.book.flush(tx);
-    return { status: 'claimed', claimed_at: formatInstant(now), effective_at: formatInstant(effectiveAt), replayed: false };
+    return {
+      status: 'claimed',
+      claimed_at: formatInstant(now),
+      effective_at: formatInstant(effectiveAt),
+      replayed: false,
+    };
   });
 }

@@ -2,8 +2,9 @@
  * Creates an account (R2): a `subscription` account with a plan, an org member with a seat plan
  * (taking the org's anchor, R4), or an `api` account (pay-as-you-go only, never credit).
  */
-import { planAt, isSeatPlan } from '../../core/plans.ts';
+
 import { cycleAt } from '../../core/cycles.ts';
+import { isSeatPlan, planAt } from '../../core/plans.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { Book, rollAccount } from '../ledger.ts';
@@ -20,19 +21,22 @@ export interface CreateAccountInput {
 }
 
 export async function createAccount(ctx: AppContext, input: CreateAccountInput): Promise<AccountRow> {
-  if (!isResourceId(input.id)) throw new AppError('invalid_request', 'id must match [A-Za-z0-9][A-Za-z0-9._:@-]{0,127}');
+  if (!isResourceId(input.id))
+    throw new AppError('invalid_request', 'id must match [A-Za-z0-9][A-Za-z0-9._:@-]{0,127}');
   if (input.kind !== 'subscription' && input.kind !== 'api') {
     throw new AppError('invalid_request', 'kind must be "subscription" or "api"');
   }
   const now = ctx.clock.now();
   const plan = input.plan ?? null;
-  if (input.kind === 'api' && plan !== null) throw new AppError('invalid_request', 'an api account has no plan');
+  if (input.kind === 'api' && plan !== null)
+    throw new AppError('invalid_request', 'an api account has no plan');
   if (input.kind === 'subscription') {
     if (plan === null) throw new AppError('invalid_request', 'a subscription account needs a plan');
     if (!planAt(plan, now, ctx.catalogues.plans)) throw new AppError('unknown_plan', `no plan ${plan}`);
     const seat = isSeatPlan(plan);
     if (seat && !input.org_id) throw new AppError('invalid_request', `${plan} is a seat: give org_id`);
-    if (!seat && input.org_id) throw new AppError('invalid_request', `an org member's plan must be a seat plan, not ${plan}`);
+    if (!seat && input.org_id)
+      throw new AppError('invalid_request', `an org member's plan must be a seat plan, not ${plan}`);
   }
   return ctx.store.transaction(async (tx) => {
     if (await tx.getAccount(input.id)) throw new AppError('already_exists', `account ${input.id} exists`);
@@ -41,7 +45,8 @@ export async function createAccount(ctx: AppContext, input: CreateAccountInput):
     if (input.org_id) {
       const org = await tx.getOrg(input.org_id);
       if (!org) throw new AppError('not_found', `no org ${input.org_id}`);
-      if (input.billing_anchor) throw new AppError('invalid_request', "an org member takes the org's billing anchor");
+      if (input.billing_anchor)
+        throw new AppError('invalid_request', "an org member takes the org's billing anchor");
       orgNo = org.no;
       anchor = org.billingAnchor;
     } else {

@@ -11,7 +11,8 @@ export interface CreateOrgInput {
 }
 
 export async function createOrg(ctx: AppContext, input: CreateOrgInput): Promise<OrgRow> {
-  if (!isResourceId(input.id)) throw new AppError('invalid_request', 'id must match [A-Za-z0-9][A-Za-z0-9._:@-]{0,127}');
+  if (!isResourceId(input.id))
+    throw new AppError('invalid_request', 'id must match [A-Za-z0-9][A-Za-z0-9._:@-]{0,127}');
   const anchor = parseTime(input.billing_anchor, 'billing_anchor');
   return ctx.store.transaction(async (tx) => {
     if (await tx.getOrg(input.id)) throw new AppError('already_exists', `org ${input.id} exists`);
@@ -27,7 +28,8 @@ export async function createOrg(ctx: AppContext, input: CreateOrgInput): Promise
 }
 
 export function parseTime(value: unknown, field: string): number {
-  if (typeof value !== 'string') throw new AppError('invalid_request', `${field} must be an RFC 3339 timestamp`);
+  if (typeof value !== 'string')
+    throw new AppError('invalid_request', `${field} must be an RFC 3339 timestamp`);
   try {
     return parseInstant(value);
   } catch (error) {

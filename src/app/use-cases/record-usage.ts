@@ -3,9 +3,10 @@
  * (R12, R13: refused records are reported back, never dropped). The batch is one transaction:
  * every record is checked, priced and booked, and all are acknowledged together once durable.
  */
+
+import { bookUsage, usageIdem } from '../book-usage.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { bookUsage, usageIdem } from '../book-usage.ts';
 import { usageBatchMax } from '../limits.ts';
 import { lockScope, orgOf } from '../scope.ts';
 import { type PreparedRecord, prepareRecord, rejected, type UsageResult } from '../usage-record.ts';
@@ -13,7 +14,10 @@ import { type PreparedRecord, prepareRecord, rejected, type UsageResult } from '
 export async function recordUsage(ctx: AppContext, records: readonly unknown[]): Promise<UsageResult[]> {
   if (records.length === 0) throw new AppError('invalid_request', 'records must hold at least one record');
   if (records.length > usageBatchMax) {
-    throw new AppError('batch_too_large', `at most ${usageBatchMax} records per batch, got ${records.length}`);
+    throw new AppError(
+      'batch_too_large',
+      `at most ${usageBatchMax} records per batch, got ${records.length}`,
+    );
   }
   return ctx.store.transaction(async (tx) => {
     const now = ctx.clock.now();
@@ -33,7 +37,8 @@ export async function recordUsage(ctx: AppContext, records: readonly unknown[]):
     for (const [accountId, list] of byAccount) {
       const agg = scope.accounts.get(accountId);
       if (!agg) {
-        for (const { index, record } of list) results[index] = rejected(record.id, 'not_found', `no account ${accountId}`);
+        for (const { index, record } of list)
+          results[index] = rejected(record.id, 'not_found', `no account ${accountId}`);
         continue;
       }
       const existing = await tx.findPostings(
@@ -45,7 +50,8 @@ export async function recordUsage(ctx: AppContext, records: readonly unknown[]):
         const idem = usageIdem(record.id);
         const result = bookUsage(scope.book, agg, org, record, existing.get(idem), ctx.catalogues);
         // A record repeated inside the batch replays the copy booked a moment ago.
-        if (result.status === 'recorded') existing.set(idem, scope.book.postings[scope.book.postings.length - 1]!);
+        if (result.status === 'recorded')
+          existing.set(idem, scope.book.postings[scope.book.postings.length - 1]!);
         results[index] = result;
       }
     }

@@ -11,12 +11,18 @@ export interface AppPolicyInput {
   blocked?: boolean;
 }
 
-export async function setAppPolicy(ctx: AppContext, accountId: string, app: string, input: AppPolicyInput): Promise<AppPolicyRow> {
+export async function setAppPolicy(
+  ctx: AppContext,
+  accountId: string,
+  app: string,
+  input: AppPolicyInput,
+): Promise<AppPolicyRow> {
   if (!isName(app)) throw new AppError('invalid_request', 'app must be a name of 1 to 128 characters');
   if (input.blocked !== undefined && typeof input.blocked !== 'boolean') {
     throw new AppError('invalid_request', 'blocked must be a boolean');
   }
-  const cap = input.cycle_cap_usd === undefined ? undefined : parseLimit(input.cycle_cap_usd, 'cycle_cap_usd');
+  const cap =
+    input.cycle_cap_usd === undefined ? undefined : parseLimit(input.cycle_cap_usd, 'cycle_cap_usd');
   return ctx.store.transaction(async (tx) => {
     const { scope, agg } = await lockOne(ctx, tx, accountId);
     const row = agg.apps.get(app) ?? { accountNo: agg.account.no, app, cycleCapUnits: null, blocked: false };

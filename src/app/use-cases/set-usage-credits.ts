@@ -3,7 +3,7 @@
  * limit (shared by all members' pay-as-you-go spend), seat-tier limits and member limits. Nothing
  * here moves credit between accounts (R9): limits only bound each member's own spend.
  */
-import { MoneyError, parseUsd } from '../../core/money.ts';
+import { type MoneyError, parseUsd } from '../../core/money.ts';
 import { isSeatPlan } from '../../core/plans.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
@@ -12,7 +12,8 @@ import { lockOne } from '../scope.ts';
 
 export function parseLimit(value: unknown, field: string): bigint | null {
   if (value === null) return null;
-  if (typeof value !== 'string') throw new AppError('invalid_request', `${field} must be a decimal USD string or null`);
+  if (typeof value !== 'string')
+    throw new AppError('invalid_request', `${field} must be a decimal USD string or null`);
   try {
     return parseUsd(value);
   } catch (error) {
@@ -25,12 +26,20 @@ export interface UsageCreditsInput {
   monthly_limit_usd?: string | null;
 }
 
-export async function setUsageCredits(ctx: AppContext, accountId: string, input: UsageCreditsInput): Promise<AccountRow> {
+export async function setUsageCredits(
+  ctx: AppContext,
+  accountId: string,
+  input: UsageCreditsInput,
+): Promise<AccountRow> {
   if (typeof input.enabled !== 'boolean') throw new AppError('invalid_request', 'enabled must be a boolean');
-  const limit = input.monthly_limit_usd === undefined ? undefined : parseLimit(input.monthly_limit_usd, 'monthly_limit_usd');
+  const limit =
+    input.monthly_limit_usd === undefined
+      ? undefined
+      : parseLimit(input.monthly_limit_usd, 'monthly_limit_usd');
   return ctx.store.transaction(async (tx) => {
     const { scope, agg } = await lockOne(ctx, tx, accountId);
-    if (agg.account.kind === 'api') throw new AppError('not_eligible', 'API accounts are pay-as-you-go; usage credits do not apply');
+    if (agg.account.kind === 'api')
+      throw new AppError('not_eligible', 'API accounts are pay-as-you-go; usage credits do not apply');
     agg.account.ucEnabled = input.enabled;
     if (limit !== undefined) agg.account.ucMonthlyLimitUnits = limit;
     scope.book.touchAccount(agg.account);
@@ -46,9 +55,16 @@ export interface OrgUsageCreditsInput {
   member_limits_usd?: Record<string, string | null>;
 }
 
-export async function setOrgUsageCredits(ctx: AppContext, orgId: string, input: OrgUsageCreditsInput): Promise<OrgRow> {
+export async function setOrgUsageCredits(
+  ctx: AppContext,
+  orgId: string,
+  input: OrgUsageCreditsInput,
+): Promise<OrgRow> {
   if (typeof input.enabled !== 'boolean') throw new AppError('invalid_request', 'enabled must be a boolean');
-  const limit = input.monthly_limit_usd === undefined ? undefined : parseLimit(input.monthly_limit_usd, 'monthly_limit_usd');
+  const limit =
+    input.monthly_limit_usd === undefined
+      ? undefined
+      : parseLimit(input.monthly_limit_usd, 'monthly_limit_usd');
   const seatLimits = new Map<string, bigint | null>();
   for (const [seat, value] of Object.entries(input.seat_tier_limits_usd ?? {})) {
     if (!isSeatPlan(seat)) throw new AppError('invalid_request', `${seat} is not a seat plan`);

@@ -4,9 +4,10 @@
  * actual cost above the estimate is the only overshoot. Settling again with the same record
  * replays the first result; a hold that already expired still books the usage (it happened).
  */
+
+import { bookUsage, usageIdem } from '../book-usage.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { bookUsage, usageIdem } from '../book-usage.ts';
 import { nextRollAt, releaseHold } from '../ledger.ts';
 import { lockOne, orgOf } from '../scope.ts';
 import { prepareRecord, type UsageResult } from '../usage-record.ts';
@@ -16,37 +17,39 @@ export async function settleHold(ctx: AppContext, holdId: string, record: unknow
   const prepared = prepareRecord(record, now, ctx.catalogues);
   if (!prepared.ok) return prepared.result;
   const rec = prepared.record;
-  return ctx.store.transaction(async (tx) => {
-    const { scope, agg } = await lockOne(ctx, tx, rec.accountId);
-    const hold = agg.holds.get(holdId) ?? (await tx.getHold(agg.account.no, holdId));
-    if (!hold) throw new AppError('not_found', `no hold ${holdId} on account ${rec.accountId}`);
-    if (hold.status === 'settled' && hold.settledRecordId !== rec.id) {
-      throw new AppError('hold_not_active', `hold ${holdId} was settled by record ${hold.settledRecordId}`);
-    }
-    if (hold.status === 'voided') throw new AppError('hold_not_active', `hold ${holdId} was voided`);
-    const org = orgOf(scope, agg);
-    if (hold.status === 'active') {
-      releaseHold(scope.book, agg, hold, 'settled', org);
-      hold.settledRecordId = rec.id;
-    } else if (hold.status === 'expired') {
-      hold.status = 'settled';
-      hold.settledRecordId = rec.id;
-      scope.book.touchHold(hold);
-    }
-    const existing = (await tx.findPostings(agg.account.no, [usageIdem(rec.id)])).get(usageIdem(rec.id));
-    const result = bookUsage(scope.book, agg, org, rec, existing, ctx.catalogues);
-    if (result.status === 'rejected') {
-      // Nothing of a refused settle may stick: not even the released hold.
-      throw new RejectedSettle(result);
-    }
-    agg.account.nextRollAt = nextRollAt(agg, ctx.catalogues);
-    scope.book.touchAccount(agg.account);
-    await scope.book.flush(tx);
-    return result;
-  }).catch((error: unknown) => {
-    if (error instanceof RejectedSettle) return error.result;
-    throw error;
-  });
+  return ctx.store
+    .transaction(async (tx) => {
+      const { scope, agg } = await lockOne(ctx, tx, rec.accountId);
+      const hold = agg.holds.get(holdId) ?? (await tx.getHold(agg.account.no, holdId));
+      if (!hold) throw new AppError('not_found', `no hold ${holdId} on account ${rec.accountId}`);
+      if (hold.status === 'settled' && hold.settledRecordId !== rec.id) {
+        throw new AppError('hold_not_active', `hold ${holdId} was settled by record ${hold.settledRecordId}`);
+      }
+      if (hold.status === 'voided') throw new AppError('hold_not_active', `hold ${holdId} was voided`);
+      const org = orgOf(scope, agg);
+      if (hold.status === 'active') {
+        releaseHold(scope.book, agg, hold, 'settled', org);
+        hold.settledRecordId = rec.id;
+      } else if (hold.status === 'expired') {
+        hold.status = 'settled';
+        hold.settledRecordId = rec.id;
+        scope.book.touchHold(hold);
+      }
+      const existing = (await tx.findPostings(agg.account.no, [usageIdem(rec.id)])).get(usageIdem(rec.id));
+      const result = bookUsage(scope.book, agg, org, rec, existing, ctx.catalogues);
+      if (result.status === 'rejected') {
+        // Nothing of a refused settle may stick: not even the released hold.
+        throw new RejectedSettle(result);
+      }
+      agg.account.nextRollAt = nextRollAt(agg, ctx.catalogues);
+      scope.book.touchAccount(agg.account);
+      await scope.book.flush(tx);
+      return result;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof RejectedSettle) return error.result;
+      throw error;
+    });
 }
 
 /** Carries a refused record out of the transaction, rolling the transaction back. */

@@ -14,7 +14,9 @@ export async function sweepDue(ctx: AppContext, maxAccounts = 10_000): Promise<n
   let rolled = 0;
   while (rolled < maxAccounts) {
     const now = ctx.clock.now();
-    const due = await ctx.store.read((tx) => tx.listAccountsDue(now, Math.min(sweepBatchSize, maxAccounts - rolled)));
+    const due = await ctx.store.read((tx) =>
+      tx.listAccountsDue(now, Math.min(sweepBatchSize, maxAccounts - rolled)),
+    );
     if (due.length === 0) break;
     await ctx.store.transaction(async (tx) => {
       const scope = await lockScope(ctx, tx, due);

@@ -20,12 +20,18 @@ export interface CreateTokenInput {
   org_id?: string | null;
 }
 
-export async function createToken(ctx: AppContext, input: CreateTokenInput): Promise<{ token: string; row: TokenRow }> {
-  if (!tokenRoles.includes(input.role)) throw new AppError('invalid_request', `role must be one of ${tokenRoles.join(', ')}`);
+export async function createToken(
+  ctx: AppContext,
+  input: CreateTokenInput,
+): Promise<{ token: string; row: TokenRow }> {
+  if (!tokenRoles.includes(input.role))
+    throw new AppError('invalid_request', `role must be one of ${tokenRoles.join(', ')}`);
   const accountId = input.account_id ?? null;
   const orgId = input.org_id ?? null;
-  if (input.role === 'account' && !isResourceId(accountId)) throw new AppError('invalid_request', 'an account token needs account_id');
-  if (input.role === 'org_admin' && !isResourceId(orgId)) throw new AppError('invalid_request', 'an org_admin token needs org_id');
+  if (input.role === 'account' && !isResourceId(accountId))
+    throw new AppError('invalid_request', 'an account token needs account_id');
+  if (input.role === 'org_admin' && !isResourceId(orgId))
+    throw new AppError('invalid_request', 'an org_admin token needs org_id');
   if ((input.role === 'admin' || input.role === 'meter') && (accountId || orgId)) {
     throw new AppError('invalid_request', `a ${input.role} token is not scoped to an account or org`);
   }
@@ -38,7 +44,8 @@ export async function createToken(ctx: AppContext, input: CreateTokenInput): Pro
     createdAt: ctx.clock.now(),
   };
   await ctx.store.transaction(async (tx) => {
-    if (row.accountId && !(await tx.getAccount(row.accountId))) throw new AppError('not_found', `no account ${row.accountId}`);
+    if (row.accountId && !(await tx.getAccount(row.accountId)))
+      throw new AppError('not_found', `no account ${row.accountId}`);
     if (row.orgId && !(await tx.getOrg(row.orgId))) throw new AppError('not_found', `no org ${row.orgId}`);
     await tx.insertToken(row);
   });

@@ -34,7 +34,10 @@ const figureNames = [
 /** Postings read per page while folding an account's journal. */
 const verifyPageSize = 10_000;
 
-export async function verifyLedger(ctx: AppContext, options: { accountIds?: string[] } = {}): Promise<VerifyReport> {
+export async function verifyLedger(
+  ctx: AppContext,
+  options: { accountIds?: string[] } = {},
+): Promise<VerifyReport> {
   const report: VerifyReport = { accounts: 0, postings: 0, problems: [] };
   const orgSums = new Map<string, { spent: bigint; held: bigint }>();
   await ctx.store.read(async (tx) => {
@@ -71,7 +74,12 @@ async function allAccountIds(tx: ReadTx): Promise<string[]> {
   }
 }
 
-async function verifyAccount(tx: ReadTx, id: string, report: VerifyReport, orgSums: Map<string, { spent: bigint; held: bigint }>) {
+async function verifyAccount(
+  tx: ReadTx,
+  id: string,
+  report: VerifyReport,
+  orgSums: Map<string, { spent: bigint; held: bigint }>,
+) {
   const agg = await tx.getAccount(id);
   if (!agg) {
     report.problems.push(`${id}: listed but not readable`);
@@ -98,11 +106,16 @@ async function verifyAccount(tx: ReadTx, id: string, report: VerifyReport, orgSu
       applyPosting(cycle, p);
       if (p.kind === 'usage') {
         const legs = -p.creditUnits + p.ucUnits + p.writtenOffUnits + p.subscriptionUnits + p.paygUnits;
-        if (legs !== p.costUnits) report.problems.push(`${id}: usage ${p.seq} legs ${legs} != cost ${p.costUnits}`);
+        if (legs !== p.costUnits)
+          report.problems.push(`${id}: usage ${p.seq} legs ${legs} != cost ${p.costUnits}`);
       }
       if (p.costUnits !== 0n && p.kind !== 'reclassification') {
         const cost = p.kind === 'reversal' ? -p.costUnits : p.costUnits;
-        for (const [dim, key] of [['surface', p.surface], ['app', p.app], ['model', p.model]] as const) {
+        for (const [dim, key] of [
+          ['surface', p.surface],
+          ['app', p.app],
+          ['model', p.model],
+        ] as const) {
           if (key === null) continue;
           const k = `${p.cycleStart}|${dim}|${key}`;
           dims.set(k, (dims.get(k) ?? 0n) + cost);
@@ -112,24 +125,33 @@ async function verifyAccount(tx: ReadTx, id: string, report: VerifyReport, orgSu
     if (page.length < verifyPageSize) break;
     afterSeq = page[page.length - 1]!.seq;
   }
-  if (account.nextSeq !== expectedSeq) report.problems.push(`${id}: nextSeq ${account.nextSeq}, journal ends at ${expectedSeq - 1}`);
+  if (account.nextSeq !== expectedSeq)
+    report.problems.push(`${id}: nextSeq ${account.nextSeq}, journal ends at ${expectedSeq - 1}`);
   const activeHolds: HoldRow[] = [...agg.holds.values()];
   for (const c of stored) {
     const f = folded.get(c.start)!;
     for (const name of figureNames) {
-      if (c[name] !== f[name]) report.problems.push(`${id} cycle ${c.index}: ${name} cached ${c[name]}, journal ${f[name]}`);
+      if (c[name] !== f[name])
+        report.problems.push(`${id} cycle ${c.index}: ${name} cached ${c[name]}, journal ${f[name]}`);
     }
-    if (remainingCredit(c) < 0n) report.problems.push(`${id} cycle ${c.index}: credit below zero (${remainingCredit(c)})`);
-    if (c.closed && remainingCredit(c) !== 0n) report.problems.push(`${id} cycle ${c.index}: closed with ${remainingCredit(c)} left`);
+    if (remainingCredit(c) < 0n)
+      report.problems.push(`${id} cycle ${c.index}: credit below zero (${remainingCredit(c)})`);
+    if (c.closed && remainingCredit(c) !== 0n)
+      report.problems.push(`${id} cycle ${c.index}: closed with ${remainingCredit(c)} left`);
     const holds = activeHolds.filter((h) => h.cycleStart === c.start);
     const creditHeld = holds.reduce((s, h) => s + h.creditUnits, 0n);
     const ucHeld = holds.reduce((s, h) => s + h.ucUnits, 0n);
     if (c.creditHeldUnits !== creditHeld || c.ucHeldUnits !== ucHeld) {
-      report.problems.push(`${id} cycle ${c.index}: held ${c.creditHeldUnits}/${c.ucHeldUnits}, active holds ${creditHeld}/${ucHeld}`);
+      report.problems.push(
+        `${id} cycle ${c.index}: held ${c.creditHeldUnits}/${c.ucHeldUnits}, active holds ${creditHeld}/${ucHeld}`,
+      );
     }
     for (const d of await tx.getDims(account.no, c.start)) {
       const want = dims.get(`${c.start}|${d.dim}|${d.key}`) ?? 0n;
-      if (want !== d.costUnits) report.problems.push(`${id} cycle ${c.index}: ${d.dim} ${d.key} cached ${d.costUnits}, journal ${want}`);
+      if (want !== d.costUnits)
+        report.problems.push(
+          `${id} cycle ${c.index}: ${d.dim} ${d.key} cached ${d.costUnits}, journal ${want}`,
+        );
       dims.delete(`${c.start}|${d.dim}|${d.key}`);
     }
     if (account.orgNo !== null) {
@@ -140,5 +162,6 @@ async function verifyAccount(tx: ReadTx, id: string, report: VerifyReport, orgSu
       orgSums.set(key, sums);
     }
   }
-  for (const [k, v] of dims) if (v !== 0n) report.problems.push(`${id}: breakdown ${k} missing (journal ${v})`);
+  for (const [k, v] of dims)
+    if (v !== 0n) report.problems.push(`${id}: breakdown ${k} missing (journal ${v})`);
 }

@@ -6,18 +6,29 @@
  */
 import { cycleAt } from '../../core/cycles.ts';
 import { roundHalfUpToCents } from '../../core/money.ts';
-import { planCredit } from '../ledger.ts';
 import { formatInstant, type Instant } from '../../core/time.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { cycleCloseAt, needsRoll, remainingCredit, windowsAt, sessionWindowMs, weekWindowMs } from '../ledger.ts';
+import {
+  cycleCloseAt,
+  needsRoll,
+  planCredit,
+  remainingCredit,
+  sessionWindowMs,
+  weekWindowMs,
+  windowsAt,
+} from '../ledger.ts';
 import { entriesPageDefault, entriesPageMax } from '../limits.ts';
-import type { AccountAggregate, CycleRow, Pool, PostingRow } from '../model.ts';
+import type { AccountAggregate, CycleRow, OrgRow, Pool, PostingRow } from '../model.ts';
 import type { ReadTx } from '../ports.ts';
 import { lockOne } from '../scope.ts';
 
 /** Reads an account, rolling it first in a transaction when something is due. */
-export async function readAccount<T>(ctx: AppContext, accountId: string, fn: (tx: ReadTx, agg: AccountAggregate) => Promise<T>): Promise<T> {
+export async function readAccount<T>(
+  ctx: AppContext,
+  accountId: string,
+  fn: (tx: ReadTx, agg: AccountAggregate) => Promise<T>,
+): Promise<T> {
   const now = ctx.clock.now();
   const due = await ctx.store.read(async (tx) => {
     const agg = await tx.getAccount(accountId);
@@ -56,11 +67,19 @@ export interface AccountView {
     expires_at: string;
     exhausted_at: string | null;
   };
-  usage_credits: { enabled: boolean; monthly_limit_usd: bigint | null; member_limit_usd: bigint | null; spent_usd: bigint; held_usd: bigint };
+  usage_credits: {
+    enabled: boolean;
+    monthly_limit_usd: bigint | null;
+    member_limit_usd: bigint | null;
+    spent_usd: bigint;
+    held_usd: bigint;
+  };
   subscription_limits: {
     session: { used_usd: bigint; limit_usd: bigint; resets_at: string | null };
     weekly: { used_usd: bigint; limit_usd: bigint; resets_at: string | null };
   } | null;
+  /** The holder's third-party app policies (R16), by app name: what the dashboard's app table edits. */
+  apps: { app: string; cycle_cap_usd: bigint | null; blocked: boolean }[];
   last_activity_at: string | null;
 }
 
@@ -84,7 +103,8 @@ export function accountView(agg: AccountAggregate, now: Instant, ctx: AppContext
     billing_anchor: formatInstant(a.billingAnchor),
     cycle: { start: formatInstant(current.start), end: formatInstant(current.end) },
     sdk_credit: {
-      status: !eligible && a.claimedAt === null ? 'not_eligible' : a.claimedAt === null ? 'unclaimed' : 'claimed',
+      status:
+        !eligible && a.claimedAt === null ? 'not_eligible' : a.claimedAt === null ? 'unclaimed' : 'claimed',
       claimed_at: a.claimedAt === null ? null : formatInstant(a.claimedAt),
       granted_usd: granted,
       used_usd: cycle?.creditUsedUnits ?? 0n,
@@ -114,6 +134,9 @@ export function accountView(agg: AccountAggregate, now: Instant, ctx: AppContext
           },
         }
       : null,
+    apps: [...agg.apps.values()]
+      .sort((x, y) => (x.app < y.app ? -1 : x.app > y.app ? 1 : 0))
+      .map((p) => ({ app: p.app, cycle_cap_usd: p.cycleCapUnits, blocked: p.blocked })),
     last_activity_at: a.lastActivityAt === null ? null : formatInstant(a.lastActivityAt),
   };
 }
@@ -126,7 +149,15 @@ export interface Statement {
   account_id: string;
   cycle: { start: string; end: string; index: number };
   closed: boolean;
-  sdk_credit: { granted_usd: bigint; used_usd: bigint; adjusted_usd: bigint; expired_usd: bigint; held_usd: bigint; remaining_usd: bigint; exhausted_at: string | null };
+  sdk_credit: {
+    granted_usd: bigint;
+    used_usd: bigint;
+    adjusted_usd: bigint;
+    expired_usd: bigint;
+    held_usd: bigint;
+    remaining_usd: bigint;
+    exhausted_at: string | null;
+  };
   usage_credits: { charged_usd: bigint; billed_usd: bigint; held_usd: bigint };
   subscription_usd: bigint;
   pay_as_you_go_usd: bigint;
@@ -138,7 +169,11 @@ export interface Statement {
 }
 
 /** `cycleStart` null = the current cycle. */
-export async function getStatement(ctx: AppContext, accountId: string, cycleStart: Instant | null): Promise<Statement> {
+export async function getStatement(
+  ctx: AppContext,
+  accountId: string,
+  cycleStart: Instant | null,
+): Promise<Statement> {
   return readAccount(ctx, accountId, async (tx, agg) => {
     const a = agg.account;
     const now = ctx.clock.now();
@@ -147,7 +182,8 @@ export async function getStatement(ctx: AppContext, accountId: string, cycleStar
       throw new AppError('not_found', `no cycle of ${accountId} starts at ${formatInstant(cycleStart)}`);
     }
     const row = agg.cycles.get(wanted.start) ?? (await tx.getCycle(a.no, wanted.start));
-    if (!row && cycleStart !== null) throw new AppError('not_found', `no statement for the cycle starting ${formatInstant(cycleStart)}`);
+    if (!row && cycleStart !== null)
+      throw new AppError('not_found', `no statement for the cycle starting ${formatInstant(cycleStart)}`);
     const c: CycleRow = row ?? { ...emptyFigures(a.no, wanted), closed: false };
     const dims = row ? await tx.getDims(a.no, wanted.start) : [];
     const adjustments = row ? await sumAdjustments(tx, a.no, wanted.start) : 0n;
@@ -166,7 +202,11 @@ export async function getStatement(ctx: AppContext, accountId: string, cycleStar
         remaining_usd: remainingCredit(c),
         exhausted_at: c.exhaustedAt === null ? null : formatInstant(c.exhaustedAt),
       },
-      usage_credits: { charged_usd: c.ucChargedUnits, billed_usd: roundHalfUpToCents(c.ucChargedUnits), held_usd: c.ucHeldUnits },
+      usage_credits: {
+        charged_usd: c.ucChargedUnits,
+        billed_usd: roundHalfUpToCents(c.ucChargedUnits),
+        held_usd: c.ucHeldUnits,
+      },
       subscription_usd: c.subscriptionUnits,
       pay_as_you_go_usd: c.paygUnits,
       written_off_usd: c.writtenOffUnits,
@@ -206,7 +246,8 @@ async function sumAdjustments(tx: ReadTx, accountNo: number, cycleStart: Instant
   for (;;) {
     const page = await tx.listPostings(accountNo, { cycleStart, afterSeq, limit: 5000 });
     for (const p of page) {
-      if (p.kind === 'adjustment') total += p.creditUnits + p.ucUnits + p.writtenOffUnits + p.subscriptionUnits + p.paygUnits;
+      if (p.kind === 'adjustment')
+        total += p.creditUnits + p.ucUnits + p.writtenOffUnits + p.subscriptionUnits + p.paygUnits;
     }
     if (page.length < 5000) return total;
     afterSeq = page[page.length - 1]!.seq;
@@ -279,7 +320,11 @@ export async function listEntries(
     afterSeq = Number(options.cursor);
   }
   return readAccount(ctx, accountId, async (tx, agg) => {
-    const postings = await tx.listPostings(agg.account.no, { cycleStart: options.cycleStart, afterSeq, limit });
+    const postings = await tx.listPostings(agg.account.no, {
+      cycleStart: options.cycleStart,
+      afterSeq,
+      limit,
+    });
     return {
       entries: postings.flatMap(entriesOf),
       next_cursor: postings.length === limit ? String(postings[postings.length - 1]!.seq) : null,
@@ -287,11 +332,26 @@ export async function listEntries(
   });
 }
 
-export async function listCycles(ctx: AppContext, accountId: string): Promise<{ start: string; end: string; index: number; closed: boolean }[]> {
+export async function listCycles(
+  ctx: AppContext,
+  accountId: string,
+): Promise<{ start: string; end: string; index: number; closed: boolean }[]> {
   return readAccount(ctx, accountId, async (tx, agg) => {
     const rows = await tx.listCycles(agg.account.no);
-    return rows.map((c) => ({ start: formatInstant(c.start), end: formatInstant(c.end), index: c.index, closed: c.closed }));
+    return rows.map((c) => ({
+      start: formatInstant(c.start),
+      end: formatInstant(c.end),
+      index: c.index,
+      closed: c.closed,
+    }));
   });
+}
+
+/** An org's row (its anchor and usage-credit policy), for `GET /v1/orgs/{id}`. */
+export async function getOrg(ctx: AppContext, orgId: string): Promise<OrgRow> {
+  const org = await ctx.store.read((tx) => tx.getOrg(orgId));
+  if (!org) throw new AppError('not_found', `no org ${orgId}`);
+  return org;
 }
 
 export async function listOrgMembers(ctx: AppContext, orgId: string): Promise<AccountView[]> {
@@ -302,5 +362,3 @@ export async function listOrgMembers(ctx: AppContext, orgId: string): Promise<Ac
   for (const member of members) views.push(await getAccountView(ctx, member.id));
   return views;
 }
-
-

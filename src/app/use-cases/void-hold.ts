@@ -22,7 +22,8 @@ export async function voidHold(ctx: AppContext, holdId: string, accountId?: stri
   if (owner === undefined) {
     const owners = await ctx.store.read((tx) => tx.findHoldAccounts(holdId, 2));
     if (owners.length === 0) throw new AppError('not_found', `no hold ${holdId}`);
-    if (owners.length > 1) throw new AppError('hold_ambiguous', `hold id ${holdId} is used by several accounts; pass account_id`);
+    if (owners.length > 1)
+      throw new AppError('hold_ambiguous', `hold id ${holdId} is used by several accounts; pass account_id`);
     owner = owners[0]!;
   }
   const accountIdOfHold = owner;
