@@ -22,6 +22,7 @@ import { catalogueRoutes } from './routes/catalogues.ts';
 import type { RouteDeps } from './routes/deps.ts';
 import { meteringRoutes } from './routes/metering.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { type OtlpRouteOptions, otlpOptionsFromEnv, otlpRoutes } from './routes/otlp.ts';
 import { installJsonParser, toWire } from './wire.ts';
 
 export interface ServerOptions {
@@ -36,6 +37,8 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** Node's process metrics (memory, event loop) on `/metrics`; default true. */
   processMetrics?: boolean;
+  /** `POST /v1/otlp/v1/logs` mapping; default from `CREDITPOOL_OTLP_ACCOUNT_ATTRIBUTE`, `CREDITPOOL_OTLP_DEFAULT_SURFACE`. */
+  otlp?: OtlpRouteOptions;
 }
 
 /** Body bound of every route but `POST /v1/usage`: a settle carries one record; 64 kB is ample. */
@@ -122,6 +125,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   meteringRoutes(app, deps);
   catalogueRoutes(app, deps);
   opsRoutes(app, deps);
+  otlpRoutes(app, deps, options.otlp ?? otlpOptionsFromEnv(process.env));
 
   installSweep(app, ctx, options.sweepIntervalMs ?? 0);
   await app.ready();
