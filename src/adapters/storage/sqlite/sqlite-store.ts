@@ -81,7 +81,7 @@ const sqliteConstraintPrimaryKey = 1555;
 const sqliteConstraintUnique = 2067;
 
 /** Turns a driver error into a `StoreError` where one applies; anything else (a bug) passes through. */
-function storeErrorOf(error: unknown): unknown {
+export function storeErrorOf(error: unknown): unknown {
   if (error instanceof StoreError) return error;
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown };
   if (e?.code !== 'ERR_SQLITE_ERROR' || typeof e.errcode !== 'number') return error;
@@ -155,7 +155,7 @@ function sectionFinished(): Error {
 }
 
 /** Reads on one connection, for one `read` call or one operation. */
-class SqliteReadTx implements ReadTx {
+export class SqliteReadTx implements ReadTx {
   protected readonly q: Queries;
   protected done = false;
 
@@ -665,7 +665,7 @@ export class SqliteStore implements Store {
  * store. The OS releases it when the process dies (kill -9 included), so a crash leaves no stale
  * lock; a second writer, in this process or another, is refused at open.
  */
-function takeWriterLock(path: string): DatabaseSync {
+export function takeWriterLock(path: string): DatabaseSync {
   const lock = new DatabaseSync(`${path}.lock`);
   try {
     lock.exec(
