@@ -169,6 +169,9 @@ export class Book {
     account.nextSeq += 1;
     applyPosting(cycle, posting);
     assert.ok(remainingCredit(cycle) >= 0n || posting.kind === 'adjustment', 'credit below zero');
+    // `exhaustedAt` names the record that used the last of the credit: credit added back after it
+    // (an upgrade's grant, an adjustment, a reversal) means the credit has not run out after all.
+    if (cycle.exhaustedAt !== null && remainingCredit(cycle) > 0n) cycle.exhaustedAt = null;
     this.postings.push(posting);
     this.#accounts.add(account);
     this.#cycles.add(cycle);
