@@ -41,6 +41,9 @@ const contract: { method: string; path: string; body?: boolean; query?: string[]
 /** Served beyond the contract (API.md allows more), documented all the same. */
 const extras: typeof contract = [
   { method: 'get', path: '/v1/accounts/{id}/cycles' },
+  // For the dashboard (issue 7): who a token is, and an org's policy.
+  { method: 'get', path: '/v1/me' },
+  { method: 'get', path: '/v1/orgs/{id}' },
   { method: 'get', path: '/v1/test-clock' },
   { method: 'get', path: '/metrics' },
 ];

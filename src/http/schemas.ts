@@ -288,6 +288,7 @@ export const accountView = object({
       weekly: object({ used_usd: usd, limit_usd: usd, resets_at: nullable(time) }),
     }),
   ),
+  apps: arrayOf(object({ app: str, cycle_cap_usd: nullable(usd), blocked: bool })),
   last_activity_at: nullable(time),
 });
 
@@ -486,6 +487,13 @@ export const surfacesResponse = object({
       label: str,
     }),
   ),
+});
+
+export const meResponse = object({
+  role: { type: 'string', enum: ['admin', 'meter', 'account', 'org_admin'] },
+  account_id: nullable(str),
+  org_id: nullable(str),
+  now: { ...time, description: "the server's clock (a test clock when the server runs one)" },
 });
 
 export const healthResponse = object({ status: { type: 'string', enum: ['ok'] } });

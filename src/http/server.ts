@@ -23,6 +23,7 @@ import type { RouteDeps } from './routes/deps.ts';
 import { meteringRoutes } from './routes/metering.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { type OtlpRouteOptions, otlpOptionsFromEnv, otlpRoutes } from './routes/otlp.ts';
+import { webRoutes } from './routes/web.ts';
 import { installJsonParser, toWire } from './wire.ts';
 
 export interface ServerOptions {
@@ -39,6 +40,8 @@ export interface ServerOptions {
   processMetrics?: boolean;
   /** `POST /v1/otlp/v1/logs` mapping; default from `CREDITPOOL_OTLP_ACCOUNT_ATTRIBUTE`, `CREDITPOOL_OTLP_DEFAULT_SURFACE`. */
   otlp?: OtlpRouteOptions;
+  /** The dashboard's static files at `/` (`routes/web.ts`); default true. */
+  dashboard?: boolean;
 }
 
 /** Body bound of every route but `POST /v1/usage`: a settle carries one record; 64 kB is ample. */
@@ -126,6 +129,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   catalogueRoutes(app, deps);
   opsRoutes(app, deps);
   otlpRoutes(app, deps, options.otlp ?? otlpOptionsFromEnv(process.env));
+  if (options.dashboard ?? true) webRoutes(app);
 
   installSweep(app, ctx, options.sweepIntervalMs ?? 0);
   await app.ready();

@@ -16,6 +16,7 @@ import {
   createOrg,
   createToken,
   getAccountView,
+  getOrg,
   getStatement,
   listCycles,
   listEntries,
@@ -32,6 +33,7 @@ import { parseTime } from '../../app/use-cases/create-org.ts';
 import { formatInstant } from '../../core/time.ts';
 import {
   accountReaders,
+  allRoles,
   assertAccountOwned,
   assertAccountReadable,
   assertOrgOwned,
@@ -71,6 +73,29 @@ export function accountRoutes(app: FastifyInstance, { ctx }: RouteDeps): void {
     async (request, reply) => {
       const { token, row } = await createToken(ctx, request.body);
       return reply.code(201).send({ token, role: row.role, account_id: row.accountId, org_id: row.orgId });
+    },
+  );
+
+  // Who the token is: the dashboard signs in with a bare token and needs its scope (and the
+  // server's clock, which a test clock moves) before it can read anything.
+  app.get(
+    '/v1/me',
+    {
+      config: { access: allRoles },
+      schema: {
+        summary: "The token's role and scope, and the server's clock",
+        tags: ['auth'],
+        response: s.responses({ 200: s.meResponse }),
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      return {
+        role: principal.role,
+        account_id: principal.accountId,
+        org_id: principal.orgId,
+        now: formatInstant(ctx.clock.now()),
+      };
     },
   );
 
@@ -215,6 +240,23 @@ export function accountRoutes(app: FastifyInstance, { ctx }: RouteDeps): void {
     async (request) => {
       assertOrgOwned(principalOf(request), request.params.id);
       return orgView(await setOrgUsageCredits(ctx, request.params.id, request.body));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/orgs/:id',
+    {
+      config: { access: ['admin', 'org_admin'] },
+      schema: {
+        summary: 'Read an org: its anchor and usage-credit policy (R7)',
+        tags: ['accounts'],
+        params: idParams,
+        response: s.responses({ 200: s.orgView }),
+      },
+    },
+    async (request) => {
+      assertOrgOwned(principalOf(request), request.params.id);
+      return orgView(await getOrg(ctx, request.params.id));
     },
   );
 
