@@ -52,7 +52,12 @@ describe('ledger: exhausted_at is the occurred_at of the record that used the la
     clock = new ManualClock(parseInstant('2026-07-01T00:00:00Z'));
     ctx = { store, clock, catalogues: defaultCatalogues };
     for (const id of ['exact', 'over', 'upgrade', 'adjusted']) {
-      await createAccount(ctx, { id, kind: 'subscription', plan: 'pro', billing_anchor: '2026-07-01T00:00:00Z' });
+      await createAccount(ctx, {
+        id,
+        kind: 'subscription',
+        plan: 'pro',
+        billing_anchor: '2026-07-01T00:00:00Z',
+      });
       await claim(ctx, id);
     }
   });
@@ -90,7 +95,12 @@ describe('ledger: exhausted_at is the occurred_at of the record that used the la
   it('an adjustment that gives credit back clears it', async () => {
     await spend('adjusted', 'a1', '2026-07-08T10:00:00Z', 20);
     assert.deepEqual(await exhaustedAt('adjusted'), [0n, '2026-07-08T10:00:00Z']);
-    await adjust(ctx, 'adjusted', { id: 'goodwill', pool: 'sdk_credit', amount_usd: '5', reason: 'goodwill' });
+    await adjust(ctx, 'adjusted', {
+      id: 'goodwill',
+      pool: 'sdk_credit',
+      amount_usd: '5',
+      reason: 'goodwill',
+    });
     assert.deepEqual(await exhaustedAt('adjusted'), [5_000_000_000_000n, null]);
   });
 });

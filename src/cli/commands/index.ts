@@ -8,6 +8,7 @@ import { claim } from './claim.ts';
 import { entries } from './entries.ts';
 import { orgs } from './orgs.ts';
 import { quote } from './quote.ts';
+import { replay } from './replay.ts';
 import { serve } from './serve.ts';
 import { statement } from './statement.ts';
 import { tokens } from './tokens.ts';
@@ -25,4 +26,5 @@ export const commands: readonly CliCommand[] = [
   entries,
   verify,
   quote,
+  replay,
 ];
