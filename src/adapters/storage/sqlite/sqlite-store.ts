@@ -728,6 +728,25 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     readDb?.close();
     db?.close();
     lock?.close();
-    throw storeErrorOf(error);
+    throw openError(path, error);
   }
+}
+
+/**
+ * A failure to open the database, with its path and the likely cause: SQLite's own message
+ * ("unable to open database file") names neither. A refusal by the writer lock passes as it is.
+ */
+function openError(path: string, error: unknown): unknown {
+  const mapped = storeErrorOf(error);
+  if (!(mapped instanceof StoreError) || mapped === error) return mapped;
+  const code = (((error as { errcode?: unknown }).errcode as number | undefined) ?? 0) & 0xff;
+  const likely =
+    code === sqliteReadonly || code === sqliteCantopen
+      ? ' (is the file or its folder read-only?)'
+      : code === sqliteFull
+        ? ' (the disk is full)'
+        : '';
+  return new StoreError(mapped.code, `cannot open ${path} for writing: ${mapped.message}${likely}`, {
+    cause: error,
+  });
 }
