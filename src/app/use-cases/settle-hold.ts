@@ -5,9 +5,10 @@
  * replays the first result; a hold that already expired still books the usage (it happened).
  */
 
-import { bookUsage, usageIdem } from '../book-usage.ts';
+import { bookUsage, type HoldReservation, usageIdem } from '../book-usage.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { findHold } from '../find-hold.ts';
 import { nextRollAt, releaseHold } from '../ledger.ts';
 import { lockOne, orgOf } from '../scope.ts';
 import { prepareRecord, type UsageResult } from '../usage-record.ts';
@@ -20,23 +21,27 @@ export async function settleHold(ctx: AppContext, holdId: string, record: unknow
   return ctx.store
     .transaction(async (tx) => {
       const { scope, agg } = await lockOne(ctx, tx, rec.accountId);
-      const hold = agg.holds.get(holdId) ?? (await tx.getHold(agg.account.no, holdId));
+      const hold = await findHold(tx, agg, holdId);
       if (!hold) throw new AppError('not_found', `no hold ${holdId} on account ${rec.accountId}`);
       if (hold.status === 'settled' && hold.settledRecordId !== rec.id) {
         throw new AppError('hold_not_active', `hold ${holdId} was settled by record ${hold.settledRecordId}`);
       }
       if (hold.status === 'voided') throw new AppError('hold_not_active', `hold ${holdId} was voided`);
       const org = orgOf(scope, agg);
+      let reserved: HoldReservation | null = null;
       if (hold.status === 'active') {
+        reserved = { cycleStart: hold.cycleStart, source: hold.source, ucUnits: hold.ucUnits };
         releaseHold(scope.book, agg, hold, 'settled', org);
         hold.settledRecordId = rec.id;
       } else if (hold.status === 'expired') {
+        // Expired, perhaps by this transaction's own roll: that copy of the row is written first at
+        // flush, so this later write of the same hold is the one that stays.
         hold.status = 'settled';
         hold.settledRecordId = rec.id;
         scope.book.touchHold(hold);
       }
       const existing = (await tx.findPostings(agg.account.no, [usageIdem(rec.id)])).get(usageIdem(rec.id));
-      const result = bookUsage(scope.book, agg, org, rec, existing, ctx.catalogues);
+      const result = bookUsage(scope.book, agg, org, rec, existing, ctx.catalogues, reserved);
       if (result.status === 'rejected') {
         // Nothing of a refused settle may stick: not even the released hold.
         throw new RejectedSettle(result);

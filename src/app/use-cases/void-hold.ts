@@ -5,6 +5,7 @@
 import { formatInstant } from '../../core/time.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { findHold } from '../find-hold.ts';
 import { nextRollAt, releaseHold } from '../ledger.ts';
 import type { HoldStatus } from '../model.ts';
 import { lockOne, orgOf } from '../scope.ts';
@@ -29,7 +30,7 @@ export async function voidHold(ctx: AppContext, holdId: string, accountId?: stri
   const accountIdOfHold = owner;
   return ctx.store.transaction(async (tx) => {
     const { scope, agg } = await lockOne(ctx, tx, accountIdOfHold);
-    const hold = agg.holds.get(holdId) ?? (await tx.getHold(agg.account.no, holdId));
+    const hold = await findHold(tx, agg, holdId);
     if (!hold) throw new AppError('not_found', `no hold ${holdId} on account ${accountIdOfHold}`);
     if (hold.status === 'settled') throw new AppError('hold_not_active', `hold ${holdId} was settled`);
     const released = hold.status === 'active' ? hold.creditUnits + hold.ucUnits : 0n;
