@@ -212,7 +212,7 @@ async function callLocal(
 function errorText(error: unknown, opening: boolean): string {
   if (error instanceof AppError || error instanceof StoreError) {
     const hint =
-      opening && error.code === 'unavailable'
+      opening && error.code === 'unavailable' && error.message.includes('already open for writing')
         ? '\n(a SQLite file has one writer: is a server running on it? stop it, or use --url and --token)'
         : '';
     return `${error.code}: ${error.message}${hint}`;

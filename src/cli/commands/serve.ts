@@ -89,14 +89,12 @@ export const serve: CliCommand = {
     try {
       store = await openDatabase(database);
     } catch (error) {
+      // The store's message says which it is: another writer holds the file, or the file system
+      // refuses (read-only, full); a guessed "another server?" hint misled in the second case.
       const code = (error as { code?: unknown }).code;
-      const hint =
-        code === 'unavailable' && 'db' in database
-          ? ' (is another server already running on this file?)'
-          : '';
       return refuse(
         io,
-        `${describeDatabase(database)}: ${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}${hint}`,
+        `${describeDatabase(database)}: ${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`,
       );
     }
 

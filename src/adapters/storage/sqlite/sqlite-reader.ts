@@ -16,9 +16,10 @@
  * const integrity = await reader.integrityCheck(); // ['ok'] when the file is sound
  * await reader.close();
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { backup, DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import type { ReadTx, Store, Tx } from '../../../app/ports.ts';
 import { StoreError } from '../../../app/store-error.ts';
 import { migrations } from './migrations.ts';
@@ -135,7 +136,10 @@ function checkSchema(db: DatabaseSync, path: string): void {
       .all()
       .map((row) => Number(row.version));
   } catch (error) {
-    throw new Error(`${path} is not a creditpool database (no schema_migrations table)`, { cause: error });
+    if (/no such table/.test((error as Error).message)) {
+      throw new Error(`${path} is not a creditpool database (no schema_migrations table)`, { cause: error });
+    }
+    throw error;
   }
   const known = migrations.map((m) => m.version).sort((a, b) => a - b);
   const unknown = applied.filter((v) => !known.includes(v));
@@ -153,6 +157,39 @@ function checkSchema(db: DatabaseSync, path: string): void {
   }
 }
 
+const sqliteCantopen = 14;
+
+/**
+ * A read-only connection. A WAL database needs its `-shm` file even to be read; on a read-only
+ * file system (a read-only mount, a backup medium) SQLite cannot create it and refuses to open.
+ * Then, if there is no `-wal` file with content (a cleanly closed database keeps none), nothing
+ * can change the file and nothing is pending in a WAL, so it is opened `immutable` (no locks, no
+ * `-shm`). With a non-empty `-wal` on such a file system the commits in it would be ignored, so
+ * that case is refused with what to do.
+ */
+function openReadOnly(path: string): DatabaseSync {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    // SQLite opens the file lazily: the first read is where a missing -shm shows.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (error) {
+    db?.close();
+    if ((error as { errcode?: unknown }).errcode !== sqliteCantopen) throw error;
+    const wal = `${path}-wal`;
+    if (existsSync(wal) && statSync(wal).size > 0) {
+      throw new Error(
+        `${path} cannot be opened read-only here (read-only folder?) and its -wal file holds commits not yet in the database: copy the database with its -wal to a writable folder first`,
+        { cause: error },
+      );
+    }
+    const url = pathToFileURL(path);
+    url.searchParams.set('immutable', '1');
+    return new DatabaseSync(url, { readOnly: true });
+  }
+}
+
 /**
  * Opens an existing SQLite ledger read-only. Throws when the file is missing, is not a creditpool
  * database, or its schema is not this build's.
@@ -162,7 +199,7 @@ export async function openSqliteReader(path: string): Promise<SqliteReader> {
   if (!existsSync(absolute)) throw new Error(`no database at ${absolute}`);
   let db: DatabaseSync | undefined;
   try {
-    db = new DatabaseSync(absolute, { readOnly: true });
+    db = openReadOnly(absolute);
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     checkSchema(db, absolute);
     return new SqliteReader(absolute, db);

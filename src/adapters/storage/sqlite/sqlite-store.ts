@@ -666,18 +666,25 @@ export class SqliteStore implements Store {
  * lock; a second writer, in this process or another, is refused at open.
  */
 export function takeWriterLock(path: string): DatabaseSync {
-  const lock = new DatabaseSync(`${path}.lock`);
+  let lock: DatabaseSync | undefined;
   try {
+    lock = new DatabaseSync(`${path}.lock`);
     lock.exec(
       'PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE; ' +
         'CREATE TABLE IF NOT EXISTS writer (note TEXT); COMMIT',
     );
     return lock;
   } catch (error) {
-    lock.close();
+    lock?.close();
+    // Busy or locked: another writer holds it. Anything else is the file system (a read-only
+    // folder or file, a full disk): saying "another writer" then sends the operator the wrong way.
+    const code = ((error as { errcode?: unknown }).errcode as number | undefined) ?? 0;
+    const held = (code & 0xff) === sqliteBusy || (code & 0xff) === sqliteLocked;
     throw new StoreError(
       'unavailable',
-      `${path} is already open for writing (one writer per SQLite file; several servers need PostgreSQL)`,
+      held
+        ? `${path} is already open for writing (one writer per SQLite file; several servers need PostgreSQL)`
+        : `cannot take the writer lock ${path}.lock: ${(error as Error).message} (is the folder read-only, or the disk full?)`,
       { cause: error },
     );
   }
