@@ -9,6 +9,7 @@
  * cost; a closed cycle has no credit left. Per org: each cycle's shared counter equals its
  * members' usage-credit charges and holds.
  */
+import { formatUsd } from '../../core/money.ts';
 import type { AppContext } from '../context.ts';
 import { applyPosting, emptyCycle, remainingCredit } from '../ledger.ts';
 import type { CycleRow, HoldRow, PostingRow } from '../model.ts';
@@ -53,9 +54,11 @@ export async function verifyLedger(
         const spent = counter?.ucSpentUnits ?? 0n;
         const held = counter?.ucHeldUnits ?? 0n;
         if (spent !== sums.spent || held !== sums.held) {
-          report.problems.push(
-            `org ${orgNo} cycle ${new Date(start).toISOString()}: counter spent ${spent} held ${held}, members sum spent ${sums.spent} held ${sums.held}`,
-          );
+          const label = `org ${orgNo}, cycle from ${new Date(start).toISOString()}`;
+          if (spent !== sums.spent)
+            report.problems.push(differs(`${label}: usage credits spent (members' sum)`, spent, sums.spent));
+          if (held !== sums.held)
+            report.problems.push(differs(`${label}: usage credits held (members' holds)`, held, sums.held));
         }
       }
     }
@@ -107,7 +110,9 @@ async function verifyAccount(
       if (p.kind === 'usage') {
         const legs = -p.creditUnits + p.ucUnits + p.writtenOffUnits + p.subscriptionUnits + p.paygUnits;
         if (legs !== p.costUnits)
-          report.problems.push(`${id}: usage ${p.seq} legs ${legs} != cost ${p.costUnits}`);
+          report.problems.push(
+            `${id}: usage posting ${p.seq}: its legs add up to ${usd(legs)}, its cost is ${usd(p.costUnits)}`,
+          );
       }
       if (p.costUnits !== 0n && p.kind !== 'reclassification') {
         const cost = p.kind === 'reversal' ? -p.costUnits : p.costUnits;
@@ -132,25 +137,28 @@ async function verifyAccount(
     const f = folded.get(c.start)!;
     for (const name of figureNames) {
       if (c[name] !== f[name])
-        report.problems.push(`${id} cycle ${c.index}: ${name} cached ${c[name]}, journal ${f[name]}`);
+        report.problems.push(differs(`${cycleLabel(id, c)}: ${figureLabels[name]}`, c[name], f[name]));
     }
     if (remainingCredit(c) < 0n)
-      report.problems.push(`${id} cycle ${c.index}: credit below zero (${remainingCredit(c)})`);
+      report.problems.push(`${cycleLabel(id, c)}: credit below zero (${usd(remainingCredit(c))})`);
     if (c.closed && remainingCredit(c) !== 0n)
-      report.problems.push(`${id} cycle ${c.index}: closed with ${remainingCredit(c)} left`);
+      report.problems.push(`${cycleLabel(id, c)}: closed with ${usd(remainingCredit(c))} of credit left`);
     const holds = activeHolds.filter((h) => h.cycleStart === c.start);
     const creditHeld = holds.reduce((s, h) => s + h.creditUnits, 0n);
     const ucHeld = holds.reduce((s, h) => s + h.ucUnits, 0n);
-    if (c.creditHeldUnits !== creditHeld || c.ucHeldUnits !== ucHeld) {
+    if (c.creditHeldUnits !== creditHeld)
       report.problems.push(
-        `${id} cycle ${c.index}: held ${c.creditHeldUnits}/${c.ucHeldUnits}, active holds ${creditHeld}/${ucHeld}`,
+        differs(`${cycleLabel(id, c)}: credit held (active holds)`, c.creditHeldUnits, creditHeld),
       );
-    }
+    if (c.ucHeldUnits !== ucHeld)
+      report.problems.push(
+        differs(`${cycleLabel(id, c)}: usage credits held (active holds)`, c.ucHeldUnits, ucHeld),
+      );
     for (const d of await tx.getDims(account.no, c.start)) {
       const want = dims.get(`${c.start}|${d.dim}|${d.key}`) ?? 0n;
       if (want !== d.costUnits)
         report.problems.push(
-          `${id} cycle ${c.index}: ${d.dim} ${d.key} cached ${d.costUnits}, journal ${want}`,
+          differs(`${cycleLabel(id, c)}: ${d.dim} breakdown ${JSON.stringify(d.key)}`, d.costUnits, want),
         );
       dims.delete(`${c.start}|${d.dim}|${d.key}`);
     }
@@ -162,6 +170,38 @@ async function verifyAccount(
       orgSums.set(key, sums);
     }
   }
-  for (const [k, v] of dims)
-    if (v !== 0n) report.problems.push(`${id}: breakdown ${k} missing (journal ${v})`);
+  for (const [k, v] of dims) {
+    if (v === 0n) continue;
+    const [start, dim, key] = k.split('|');
+    report.problems.push(
+      `${id}, cycle from ${new Date(Number(start)).toISOString()}: no cached ${dim} breakdown ${JSON.stringify(key)} (journal ${usd(v)})`,
+    );
+  }
+}
+
+// ── readable differences: amounts in USD, cycles by their dates ──
+
+const figureLabels: Record<(typeof figureNames)[number], string> = {
+  grantedUnits: 'credit granted',
+  creditUsedUnits: 'credit used',
+  expiredUnits: 'credit expired',
+  creditAdjustedUnits: 'credit adjusted',
+  ucChargedUnits: 'usage credits charged',
+  writtenOffUnits: 'written off',
+  subscriptionUnits: 'subscription usage',
+  paygUnits: 'pay-as-you-go',
+};
+
+function usd(units: bigint): string {
+  return `${formatUsd(units)} USD`;
+}
+
+function cycleLabel(id: string, c: CycleRow): string {
+  return `${id}, cycle ${c.index} (${new Date(c.start).toISOString()} to ${new Date(c.end).toISOString()})`;
+}
+
+/** A cached figure against its recomputation from the journal, both in USD, and the gap. */
+function differs(what: string, cached: bigint, journal: bigint): string {
+  const gap = cached - journal;
+  return `${what}: cached ${usd(cached)}, journal ${usd(journal)} (cached is ${usd(gap < 0n ? -gap : gap)} too ${gap > 0n ? 'high' : 'low'})`;
 }
