@@ -7,6 +7,7 @@ import { allocateCharge, type ChargeSplit, type UsageCreditHeadroom } from '../c
 import { cycleAt } from '../core/cycles.ts';
 import type { Instant } from '../core/time.ts';
 import type { Catalogues } from './context.ts';
+import { cycleData, time, usd } from './events.ts';
 import {
   addOrgSpend,
   availableCredit,
@@ -16,7 +17,9 @@ import {
   type OrgScope,
   planCredit,
   remainingCredit,
+  sessionWindowMs,
   usageCreditHeadroom,
+  weekWindowMs,
   windowHeadroom,
   windowsAt,
 } from './ledger.ts';
@@ -114,6 +117,7 @@ export function bookUsage(
       // The request that crosses a window's limit is counted whole: the window is a gate, not a pool.
       subscription = cost;
       countInWindows(book, account, rec.occurredAt, cost, catalogues);
+      windowAlerts(book, agg, rec, catalogues);
     } else {
       split = allocateCharge(cost, 0n, headroomFor(agg, cycle, org, reserved));
     }
@@ -136,8 +140,87 @@ export function bookUsage(
     model: rec.model,
   });
   addOrgSpend(book, org, cycle.start, split.ucUnits, 0n);
+  if (split.ucUnits > 0n) usageCreditAlert(book, agg, cycle, org, rec.id);
   if (remainingBefore > 0n && remainingCredit(cycle) === 0n) cycle.exhaustedAt = rec.occurredAt;
   if (account.lastActivityAt === null || rec.occurredAt > account.lastActivityAt)
     account.lastActivityAt = rec.occurredAt;
   return resultOfPosting(rec.id, posting, 'recorded');
+}
+
+/**
+ * `subscription_limit.reached` for each R10 window this record filled: counted whole, it took the
+ * window from under its limit to at or over it. A full window sends later records elsewhere
+ * (usage credits or a refusal), so each window fires once.
+ */
+function windowAlerts(book: Book, agg: AccountAggregate, rec: PreparedRecord, catalogues: Catalogues): void {
+  const w = windowsAt(agg.account, rec.occurredAt, catalogues);
+  const windows = [
+    {
+      window: 'session',
+      used: w.sessionUsedUnits,
+      limit: w.sessionLimitUnits,
+      resetsAt: w.sessionStart + sessionWindowMs,
+    },
+    {
+      window: 'weekly',
+      used: w.weekUsedUnits,
+      limit: w.weekLimitUnits,
+      resetsAt: w.weekStart + weekWindowMs,
+    },
+  ];
+  for (const { window, used, limit, resetsAt } of windows) {
+    if (used < limit || used - rec.costUnits >= limit) continue;
+    book.emit(agg.account, 'subscription_limit.reached', {
+      window,
+      used_usd: usd(used),
+      limit_usd: usd(limit),
+      resets_at: time(resetsAt),
+      record_id: rec.id,
+    });
+  }
+}
+
+/**
+ * `usage_credits.limit_reached` when a usage-credit charge leaves no headroom under the binding
+ * limit (R7), naming it. Once reached, usage credits pay nothing more until the limit is raised or
+ * the cycle ends, so a limit fires once per level.
+ */
+function usageCreditAlert(
+  book: Book,
+  agg: AccountAggregate,
+  cycle: CycleRow,
+  org: OrgScope | null,
+  recordId: string,
+): void {
+  const headroom = usageCreditHeadroom(agg, cycle, org);
+  if (headroom.limit === null || headroom.headroomUnits === null || headroom.headroomUnits > 0n) return;
+  const account = agg.account;
+  let limitUnits: bigint | null | undefined = null;
+  let spentUnits = cycle.ucChargedUnits;
+  switch (headroom.limit) {
+    case 'usage_credit_limit_reached':
+      limitUnits = account.ucMonthlyLimitUnits;
+      break;
+    case 'member_limit_reached':
+      limitUnits = account.memberLimitUnits;
+      break;
+    case 'seat_tier_limit_reached':
+      limitUnits = account.plan === null ? null : org?.org.seatTierLimitsUnits[account.plan];
+      break;
+    case 'org_limit_reached':
+      limitUnits = org?.org.ucMonthlyLimitUnits;
+      spentUnits = org?.counters.get(cycle.start)?.ucSpentUnits ?? spentUnits;
+      break;
+    default:
+      // A switch that is off takes no charge: nothing was charged to reach it.
+      return;
+  }
+  book.emit(account, 'usage_credits.limit_reached', {
+    limit: headroom.limit,
+    limit_usd: limitUnits == null ? null : usd(limitUnits),
+    spent_usd: usd(spentUnits),
+    held_usd: usd(cycle.ucHeldUnits),
+    cycle: cycleData(cycle),
+    record_id: recordId,
+  });
 }

@@ -7,6 +7,7 @@ import { defaultPolicyTimeline, type PolicyVersion } from '../core/policy.ts';
 import { defaultPriceCatalogue, type PriceCatalogue } from '../core/prices/index.ts';
 import { defaultSurfaceTables, type SurfaceTable } from '../core/surfaces.ts';
 import type { Instant } from '../core/time.ts';
+import type { AlertSettings } from './events.ts';
 import type { Clock, Store } from './ports.ts';
 
 export interface Catalogues {
@@ -20,6 +21,8 @@ export interface AppContext {
   store: Store;
   clock: Clock;
   catalogues: Catalogues;
+  /** Credit alert thresholds and the expiry warning's lead (`events.ts`); default 50/80/100, 3 days. */
+  alerts?: AlertSettings;
 }
 
 export const defaultCatalogues: Catalogues = {

@@ -15,6 +15,19 @@ import { planAt } from '../core/plans.ts';
 import { policyAt } from '../core/policy.ts';
 import { type Instant, msPerHour } from '../core/time.ts';
 import type { Catalogues } from './context.ts';
+import {
+  type AlertSettings,
+  cycleData,
+  defaultAlertSettings,
+  type EventData,
+  type EventRow,
+  type EventType,
+  makeEvent,
+  recordIdOf,
+  thresholdsCrossed,
+  time,
+  usd,
+} from './events.ts';
 import type {
   AccountAggregate,
   AccountRow,
@@ -57,6 +70,8 @@ export function emptyCycle(
     creditHeldUnits: 0n,
     ucHeldUnits: 0n,
     exhaustedAt: null,
+    alertPercent: 0,
+    expiringAt: null,
   };
 }
 
@@ -135,10 +150,19 @@ export class Book {
   readonly #cycles = new Set<CycleRow>();
   readonly #holds = new Set<HoldRow>();
   readonly #orgCycles = new Set<OrgCycleRow>();
+  /** Notifications this operation causes (`events.ts`): written with the rest, or not at all. */
+  readonly events: EventRow[] = [];
   readonly recordedAt: Instant;
+  readonly alerts: AlertSettings;
 
-  constructor(recordedAt: Instant) {
+  constructor(recordedAt: Instant, alerts: AlertSettings = defaultAlertSettings) {
     this.recordedAt = recordedAt;
+    this.alerts = alerts;
+  }
+
+  /** Adds an event about `account`, stamped with this operation's instant. */
+  emit(account: AccountRow, type: EventType, data: EventData): void {
+    this.events.push(makeEvent(type, this.recordedAt, { id: account.id, orgId: account.orgId }, data));
   }
 
   /** Books a posting on `cycle` of `agg`, updating the cached figures in the same step. */
@@ -172,6 +196,9 @@ export class Book {
     // `exhaustedAt` names the record that used the last of the credit: credit added back after it
     // (an upgrade's grant, an adjustment, a reversal) means the credit has not run out after all.
     if (cycle.exhaustedAt !== null && remainingCredit(cycle) > 0n) cycle.exhaustedAt = null;
+    // Only a posting that takes credit (usage, a negative adjustment) can cross an alert; a close's
+    // expiry takes the rest by definition and is no alert.
+    if (posting.creditUnits < 0n && posting.kind !== 'expire') this.#creditAlerts(account, cycle, posting);
     this.postings.push(posting);
     this.#accounts.add(account);
     this.#cycles.add(cycle);
@@ -191,6 +218,38 @@ export class Book {
       }
     }
     return posting;
+  }
+
+  /**
+   * `credit.threshold_reached` for every threshold this posting crossed (a record may cross 50 and
+   * 80 at once: both fire, in order), each at most once per cycle (`alertPercent` is the
+   * cycle's high-water mark), and `credit.exhausted` when it took the last unit of credit.
+   * Percentages are of the cycle's credit: its grants plus adjustments.
+   */
+  #creditAlerts(account: AccountRow, cycle: CycleRow, posting: PostingRow): void {
+    const credit = cycle.grantedUnits + cycle.creditAdjustedUnits;
+    const remaining = remainingCredit(cycle);
+    const crossed = thresholdsCrossed(
+      this.alerts.thresholdsPercent,
+      cycle.alertPercent,
+      cycle.creditUsedUnits,
+      credit,
+    );
+    const figures = () => ({
+      cycle: cycleData(cycle),
+      credit_usd: usd(credit),
+      used_usd: usd(cycle.creditUsedUnits),
+      remaining_usd: usd(remaining),
+      record_id: recordIdOf(posting.idem),
+    });
+    for (const percent of crossed) {
+      this.emit(account, 'credit.threshold_reached', { threshold_percent: percent, ...figures() });
+      cycle.alertPercent = percent;
+    }
+    // remaining before this posting = remaining after it less its (negative) credit leg.
+    if (remaining <= 0n && remaining - posting.creditUnits > 0n) {
+      this.emit(account, 'credit.exhausted', { ...figures(), written_off_usd: usd(posting.writtenOffUnits) });
+    }
   }
 
   private addDim(
@@ -235,6 +294,8 @@ export class Book {
     for (const hold of this.#holds) await tx.putHold(hold);
     for (const row of this.#orgCycles) await tx.saveOrgCycle(row);
     for (const account of this.#accounts) await tx.saveAccount(account);
+    // The outbox: in the same transaction as the changes that caused the events (events.ts).
+    if (this.events.length > 0) await tx.enqueueEvents(this.events);
   }
 }
 
@@ -338,6 +399,46 @@ function openCyclesThrough(
       book.touchAccount(account);
     }
     grantIfDue(book, agg, cycle, now, catalogues);
+    scheduleExpiring(book, account, cycle, catalogues);
+    // An account's first cycle is its start, not a renewal; only a live subscription renews.
+    if (cycle.start > account.createdAt && account.kind === 'subscription' && account.status === 'active') {
+      book.emit(account, 'cycle.renewed', {
+        cycle: cycleData(cycle),
+        plan: account.plan,
+        granted_usd: usd(cycle.grantedUnits),
+      });
+    }
+  }
+}
+
+/**
+ * Fixes when a new cycle's `credit.expiring` is due: the lead before its close, never before its
+ * start. Fixed once, so `nextRollAt` can read it from the row; subscription accounts only.
+ */
+function scheduleExpiring(book: Book, account: AccountRow, cycle: CycleRow, catalogues: Catalogues): void {
+  const lead = book.alerts.expiringLeadMs;
+  if (account.kind !== 'subscription' || lead <= 0) return;
+  cycle.expiringAt = Math.max(cycle.start, cycleCloseAt(cycle, catalogues) - lead);
+}
+
+/**
+ * `credit.expiring` for each open cycle whose warning is due, if credit remains and the cycle is
+ * not closing in this very roll (a late sweep warns of nothing). Handled once either way.
+ */
+function warnExpiring(book: Book, agg: AccountAggregate, now: Instant, catalogues: Catalogues): void {
+  for (const cycle of agg.cycles.values()) {
+    if (cycle.expiringAt === null || cycle.expiringAt > now) continue;
+    const closeAt = cycleCloseAt(cycle, catalogues);
+    const remaining = remainingCredit(cycle);
+    if (closeAt > now && !cycle.closed && remaining > 0n) {
+      book.emit(agg.account, 'credit.expiring', {
+        cycle: cycleData(cycle),
+        remaining_usd: usd(remaining),
+        expires_at: time(closeAt),
+      });
+    }
+    cycle.expiringAt = null;
+    book.touchCycle(cycle);
   }
 }
 
@@ -393,6 +494,17 @@ export function releaseHold(
   hold.status = status;
   agg.holds.delete(hold.id);
   book.touchHold(hold);
+  if (status === 'expired') {
+    book.emit(agg.account, 'hold.expired', {
+      hold_id: hold.id,
+      amount_usd: usd(hold.estimateUnits),
+      released_usd: usd(hold.creditUnits + hold.ucUnits),
+      created_at: time(hold.createdAt),
+      expires_at: time(hold.expiresAt),
+      surface: hold.surface,
+      app: hold.app,
+    });
+  }
 }
 
 /**
@@ -418,6 +530,7 @@ export function rollAccount(
   for (const cycle of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
     grantIfDue(book, agg, cycle, now, catalogues);
   }
+  warnExpiring(book, agg, now, catalogues);
   for (const cycle of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
     const closeAt = cycleCloseAt(cycle, catalogues);
     if (closeAt > now) break;
@@ -454,7 +567,10 @@ export function nextRollAt(agg: AccountAggregate, catalogues: Catalogues): Insta
   let next = Number.POSITIVE_INFINITY;
   const last = lastOpenedIndex(agg);
   if (Number.isFinite(last)) next = cycleByIndex(account.billingAnchor, last + 1).start;
-  for (const cycle of agg.cycles.values()) next = Math.min(next, cycleCloseAt(cycle, catalogues));
+  for (const cycle of agg.cycles.values()) {
+    next = Math.min(next, cycleCloseAt(cycle, catalogues));
+    if (cycle.expiringAt !== null) next = Math.min(next, cycle.expiringAt);
+  }
   for (const hold of agg.holds.values()) next = Math.min(next, hold.expiresAt);
   if (account.claimEffectiveAt !== null && account.grantedThroughIndex === null) {
     next = Math.min(next, account.claimEffectiveAt);

@@ -118,6 +118,14 @@ export interface CycleRow {
   ucHeldUnits: bigint;
   /** The `occurred_at` of the record that used the cycle's last credit unit. */
   exhaustedAt: Instant | null;
+  /**
+   * The highest `credit.threshold_reached` percentage already emitted in this cycle (0 = none):
+   * a high-water mark, so each threshold fires at most once per cycle even if a reversal lowers
+   * the usage and it climbs again.
+   */
+  alertPercent: number;
+  /** When `credit.expiring` is due (before the close); null = not scheduled, or already handled. */
+  expiringAt: Instant | null;
 }
 
 /** Cost by surface, app and model, per cycle: the statement's breakdowns (R17). */

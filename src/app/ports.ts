@@ -27,6 +27,7 @@ import type {
   OrgRow,
   PostingRow,
 } from './model.ts';
+import type { OutboxReads, OutboxWrites } from './outbox.ts';
 
 export interface Clock {
   now(): Instant;
@@ -57,7 +58,7 @@ export interface PostingPage {
 }
 
 /** Reads that need no lock. On PostgreSQL they see committed data; in a `Tx`, the transaction's own. */
-export interface ReadTx {
+export interface ReadTx extends OutboxReads {
   getOrg(id: string): Promise<OrgRow | undefined>;
   getOrgByNo(no: number): Promise<OrgRow | undefined>;
   getOrgCycle(orgNo: number, cycleStart: Instant): Promise<OrgCycleRow | undefined>;
@@ -81,7 +82,7 @@ export interface ReadTx {
   listAccountsDue(now: Instant, limit: number): Promise<string[]>;
 }
 
-export interface Tx extends ReadTx {
+export interface Tx extends ReadTx, OutboxWrites {
   insertOrg(row: Omit<OrgRow, 'no'>): Promise<OrgRow>;
   saveOrg(row: OrgRow): Promise<void>;
   /** Locks (creating it at zero if missing) the org's counter for one org cycle. Lock orgs first. */

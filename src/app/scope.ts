@@ -45,7 +45,7 @@ export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<st
     const org = await tx.getOrgByNo(orgNo);
     if (org) orgs.set(orgNo, await lockOrgScope(tx, org, now, ctx.catalogues, orgCycles.get(orgNo)));
   }
-  const book = new Book(now);
+  const book = new Book(now, ctx.alerts);
   const accounts = new Map<string, AccountAggregate>();
   for (const id of ids) {
     const agg = await tx.lockAccount(id);

@@ -98,6 +98,8 @@ export function cycleFixture(
     creditHeldUnits: 0n,
     ucHeldUnits: 0n,
     exhaustedAt: null,
+    alertPercent: 0,
+    expiringAt: null,
     ...over,
   };
 }

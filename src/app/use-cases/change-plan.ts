@@ -6,10 +6,12 @@
  */
 import { cycleAt } from '../../core/cycles.ts';
 import { isSeatPlan, planAt } from '../../core/plans.ts';
+import type { Instant } from '../../core/time.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { nextRollAt, planCredit, releaseHold, remainingCredit } from '../ledger.ts';
-import type { AccountRow } from '../model.ts';
+import { time, usd } from '../events.ts';
+import { type Book, nextRollAt, planCredit, releaseHold, remainingCredit } from '../ledger.ts';
+import type { AccountRow, CycleRow } from '../model.ts';
 import { lockOne, orgOf } from '../scope.ts';
 
 export interface ChangeAccountInput {
@@ -44,6 +46,7 @@ export async function changeAccount(
     }
     const cycle = agg.cycles.get(cycleAt(account.billingAnchor, now).start);
     if (!cycle) throw new Error('changeAccount: account not rolled');
+    const was = planState(agg.account, agg.cycles.values(), cycle.grantedUnits);
     if (input.plan !== undefined) {
       const plan = input.plan;
       if (!planAt(plan, now, ctx.catalogues.plans)) throw new AppError('unknown_plan', `no plan ${plan}`);
@@ -89,9 +92,59 @@ export async function changeAccount(
       }
       account.status = 'removed';
     }
+    emitPlanChanged(book, was, planState(account, agg.cycles.values(), cycle.grantedUnits), now, cycle.end);
     account.nextRollAt = nextRollAt(agg, ctx.catalogues);
     book.touchAccount(account);
     await book.flush(tx);
     return account;
+  });
+}
+
+interface PlanState {
+  account: AccountRow;
+  plan: string | null;
+  pendingPlan: string | null;
+  status: AccountRow['status'];
+  grantedUnits: bigint;
+  remainingUnits: bigint;
+}
+
+function planState(account: AccountRow, cycles: Iterable<CycleRow>, grantedUnits: bigint): PlanState {
+  let remainingUnits = 0n;
+  for (const c of cycles) remainingUnits += remainingCredit(c);
+  const { plan, pendingPlan, status } = account;
+  return { account, plan, pendingPlan, status, grantedUnits, remainingUnits };
+}
+
+/**
+ * `plan.changed` when the request changed anything: an upgrade (at once, with the difference
+ * granted), a downgrade or a cancellation (scheduled for the next cycle start), a scheduled change
+ * taken back (`restore`), or a member's removal (at once, remaining credit expired). Setting the
+ * plan an account already has, with nothing scheduled, changes nothing and says nothing.
+ */
+function emitPlanChanged(
+  book: Book,
+  was: PlanState,
+  is: PlanState,
+  now: Instant,
+  nextCycleStart: Instant,
+): void {
+  if (was.plan === is.plan && was.pendingPlan === is.pendingPlan && was.status === is.status) return;
+  let change: 'upgrade' | 'downgrade' | 'cancel' | 'restore' | 'remove';
+  if (is.status === 'removed') change = 'remove';
+  else if (is.status === 'canceling') change = 'cancel';
+  else if (is.plan !== was.plan) change = 'upgrade';
+  else if (is.pendingPlan !== null) change = 'downgrade';
+  else change = 'restore';
+  const atOnce = change === 'upgrade' || change === 'remove' || change === 'restore';
+  book.emit(is.account, 'plan.changed', {
+    change,
+    from_plan: was.plan,
+    to_plan:
+      change === 'downgrade' ? is.pendingPlan : change === 'cancel' || change === 'remove' ? null : is.plan,
+    status: is.status,
+    effective_at: time(atOnce ? now : nextCycleStart),
+    granted_usd: usd(is.grantedUnits - was.grantedUnits),
+    expired_usd: usd(change === 'remove' ? was.remainingUnits - is.remainingUnits : 0n),
   });
 }

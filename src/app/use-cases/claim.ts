@@ -4,10 +4,12 @@
  * policy's effective instant takes effect then (its grant lands at that instant).
  */
 
+import { cycleAt } from '../../core/cycles.ts';
 import { policyAt, sdkCreditEffectiveFrom } from '../../core/policy.ts';
 import { formatInstant } from '../../core/time.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { cycleData, usd } from '../events.ts';
 import { planCredit, rollAccount } from '../ledger.ts';
 import { lockOne, orgOf } from '../scope.ts';
 
@@ -47,6 +49,15 @@ export async function claim(ctx: AppContext, accountId: string): Promise<ClaimRe
     account.claimEffectiveAt = effectiveAt;
     scope.book.touchAccount(account);
     rollAccount(scope.book, agg, now, ctx.catalogues, orgOf(scope, agg));
+    const cycle = agg.cycles.get(cycleAt(account.billingAnchor, now).start);
+    scope.book.emit(account, 'credit.claimed', {
+      plan: account.plan,
+      claimed_at: formatInstant(now),
+      effective_at: formatInstant(effectiveAt),
+      cycle: cycle ? cycleData(cycle) : null,
+      // Zero when the claim takes effect later (R5): the grant lands then.
+      granted_usd: usd(cycle?.grantedUnits ?? 0n),
+    });
     await scope.book.flush(tx);
     return {
       status: 'claimed',

@@ -81,7 +81,7 @@ export async function createAccount(ctx: AppContext, input: CreateAccountInput):
     });
     const agg = await tx.lockAccount(row.id);
     if (!agg) throw new Error('account vanished after insert');
-    const book = new Book(now);
+    const book = new Book(now, ctx.alerts);
     rollAccount(book, agg as AccountAggregate, now, ctx.catalogues, null);
     await book.flush(tx);
     return agg.account;

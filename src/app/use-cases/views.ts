@@ -236,6 +236,8 @@ function emptyFigures(accountNo: number, cycle: { index: number; start: Instant;
     creditHeldUnits: 0n,
     ucHeldUnits: 0n,
     exhaustedAt: null,
+    alertPercent: 0,
+    expiringAt: null,
   };
 }
 

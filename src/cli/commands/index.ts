@@ -5,6 +5,7 @@
 import type { CliCommand } from '../io.ts';
 import { accounts } from './accounts.ts';
 import { claim } from './claim.ts';
+import { demo } from './demo.ts';
 import { entries } from './entries.ts';
 import { orgs } from './orgs.ts';
 import { quote } from './quote.ts';
@@ -27,4 +28,5 @@ export const commands: readonly CliCommand[] = [
   verify,
   quote,
   replay,
+  demo,
 ];

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import postgres from 'postgres';
 import { isStoreError, StoreError } from '../../../app/store-error.ts';
+import { outboxContract } from '../outbox.contract.ts';
 import { accountFixture, cycleFixture, orgFixture, storeContract } from '../store.contract.ts';
 import { transactionAttemptsMax } from './errors.ts';
 import { migrations } from './migrations.ts';
@@ -75,6 +76,7 @@ async function freshStore(options: { max?: number } = {}) {
 }
 
 storeContract('postgres', freshStore);
+outboxContract('postgres', freshStore);
 
 /** Runs `body` with a fresh database and always drops it. */
 async function withDatabase(body: (database: string) => Promise<void>): Promise<void> {

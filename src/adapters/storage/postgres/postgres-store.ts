@@ -26,6 +26,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
+import type { EventRow, StoredEvent } from '../../../app/events.ts';
 import type {
   AccountAggregate,
   AccountRow,
@@ -36,6 +37,15 @@ import type {
   OrgRow,
   PostingRow,
 } from '../../../app/model.ts';
+import {
+  attemptLogToJson,
+  type ClaimedDelivery,
+  type DeliveryRow,
+  type NewDelivery,
+  type WebhookRow,
+  type WebhookScope,
+  type WebhookWork,
+} from '../../../app/outbox.ts';
 import type { DimFigure, PostingPage, ReadTx, Store, TokenRow, Tx } from '../../../app/ports.ts';
 import { StoreError } from '../../../app/store-error.ts';
 import type { Instant } from '../../../core/time.ts';
@@ -49,6 +59,7 @@ import {
   transactionAttemptsMax,
 } from './errors.ts';
 import { migrate } from './migrations.ts';
+import { deliveryFromRow, eventFromRow, outboxText, webhookFromRow } from './outbox-rows.ts';
 import {
   accountColumns,
   accountFromRow,
@@ -61,6 +72,7 @@ import {
   holdFromRow,
   int8ArrayLiteral,
   num,
+  numOrNull,
   orgColumns,
   orgCycleFromRow,
   orgFromRow,
@@ -318,14 +330,14 @@ const text = {
   cycleGet: `SELECT ${cycleColumns} FROM cycles WHERE account_no = $1 AND start = $2`,
   cycleList: `SELECT ${cycleColumns} FROM cycles WHERE account_no = $1 ORDER BY start`,
   cycleUpsert: `INSERT INTO cycles (${cycleColumns})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
     ON CONFLICT (account_no, start) DO UPDATE SET "end" = excluded."end", idx = excluded.idx,
     closed = excluded.closed, granted_units = excluded.granted_units, credit_used_units = excluded.credit_used_units,
     expired_units = excluded.expired_units, credit_adjusted_units = excluded.credit_adjusted_units,
     uc_charged_units = excluded.uc_charged_units, written_off_units = excluded.written_off_units,
     subscription_units = excluded.subscription_units, payg_units = excluded.payg_units,
     credit_held_units = excluded.credit_held_units, uc_held_units = excluded.uc_held_units,
-    exhausted_at = excluded.exhausted_at`,
+    exhausted_at = excluded.exhausted_at, alert_percent = excluded.alert_percent, expiring_at = excluded.expiring_at`,
   holdGet: `SELECT ${holdColumns} FROM holds WHERE account_no = $1 AND id = $2`,
   holdAccounts: `SELECT a.id FROM holds h JOIN accounts a ON a.no = h.account_no WHERE h.id = $1
     ORDER BY a.id LIMIT $2`,
@@ -506,6 +518,59 @@ class PgRead implements ReadTx {
   async listAccountsDue(now: Instant, limit: number): Promise<string[]> {
     return (await this.run(text.accountsDue, [now, checkLimit(limit)])).map((r) => r.id as string);
   }
+
+  // ── the outbox (outbox.ts, outbox-rows.ts) ──
+
+  async listEvents(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return (await this.run(outboxText.eventsAfter, [afterSeq, checkLimit(limit)])).map(eventFromRow);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRow | undefined> {
+    const [row] = await this.run(outboxText.webhookGet, [id]);
+    return row && webhookFromRow(row);
+  }
+
+  async listWebhooks(scope: WebhookScope, afterId: string | null, limit: number): Promise<WebhookRow[]> {
+    const after = afterId ?? '';
+    const rows =
+      'accountId' in scope
+        ? await this.run(outboxText.webhooksOfAccount, [scope.accountId, after, checkLimit(limit)])
+        : 'orgId' in scope
+          ? await this.run(outboxText.webhooksOfOrg, [scope.orgId, after, checkLimit(limit)])
+          : await this.run(outboxText.webhooksAll, [after, checkLimit(limit)]);
+    return rows.map(webhookFromRow);
+  }
+
+  async countWebhooks(scope: WebhookScope): Promise<number> {
+    const [row] =
+      'accountId' in scope
+        ? await this.run(outboxText.webhooksCountAccount, [scope.accountId])
+        : 'orgId' in scope
+          ? await this.run(outboxText.webhooksCountOrg, [scope.orgId])
+          : await this.run(outboxText.webhooksCountGlobal, []);
+    return num(row?.n);
+  }
+
+  async listWebhooksFor(accountId: string | null, orgId: string | null): Promise<WebhookRow[]> {
+    return (await this.run(outboxText.webhooksFor, [accountId, orgId])).map(webhookFromRow);
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRow | undefined> {
+    const [row] = await this.run(outboxText.deliveryGet, [id]);
+    return row && deliveryFromRow(row);
+  }
+
+  async listDeliveries(endpointId: string, beforeSeq: number | null, limit: number): Promise<DeliveryRow[]> {
+    const before = beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    return (await this.run(outboxText.deliveriesLog, [endpointId, before, checkLimit(limit)])).map(
+      deliveryFromRow,
+    );
+  }
+
+  async webhookWork(_now: Instant): Promise<WebhookWork> {
+    const [row] = await this.run(outboxText.work, []);
+    return { eventsWaiting: row?.waiting === true, nextAttemptAt: numOrNull(row?.next_at ?? null) };
+  }
 }
 
 class PgTx extends PgRead implements Tx {
@@ -638,6 +703,8 @@ class PgTx extends PgRead implements Tx {
       row.creditHeldUnits,
       row.ucHeldUnits,
       row.exhaustedAt,
+      row.alertPercent,
+      row.expiringAt,
     ]);
   }
 
@@ -723,4 +790,126 @@ class PgTx extends PgRead implements Tx {
   async insertToken(row: TokenRow): Promise<void> {
     await this.run(text.tokenInsert, [row.hash, row.role, row.accountId, row.orgId, row.createdAt]);
   }
+
+  // ── the outbox ──
+
+  /** All of one operation's events in one statement (they are few: crossings, not records). */
+  async enqueueEvents(events: readonly EventRow[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.run(outboxText.eventsInsert, [
+      textArrayLiteral(events.map((e) => e.id)),
+      textArrayLiteral(events.map((e) => e.type)),
+      textArrayLiteral(events.map((e) => e.accountId)),
+      textArrayLiteral(events.map((e) => e.orgId)),
+      int8ArrayLiteral(events.map((e) => e.createdAt)),
+      textArrayLiteral(events.map((e) => e.payload)),
+    ]);
+  }
+
+  async insertWebhook(row: WebhookRow): Promise<void> {
+    await this.run(outboxText.webhookInsert, [
+      row.id,
+      row.url,
+      row.secret,
+      JSON.stringify(row.eventTypes),
+      row.accountId,
+      row.orgId,
+      row.createdAt,
+      row.deletedAt,
+    ]);
+  }
+
+  async deleteWebhook(id: string, at: Instant): Promise<boolean> {
+    const result = await this.run(outboxText.webhookDelete, [id, at]);
+    if (result.count === 0) return false;
+    await this.run(outboxText.deliveriesCancel, [id]);
+    return true;
+  }
+
+  async takeEventsToFanOut(limit: number): Promise<StoredEvent[]> {
+    return (await this.run(outboxText.eventsToFanOut, [checkLimit(limit)])).map(eventFromRow);
+  }
+
+  async insertDeliveries(rows: readonly NewDelivery[]): Promise<void> {
+    if (rows.length === 0) return;
+    const texts = (f: (r: NewDelivery) => string | null) => textArrayLiteral(rows.map(f));
+    const ints = (f: (r: NewDelivery) => number | null) => int8ArrayLiteral(rows.map(f));
+    await this.run(outboxText.deliveriesInsert, [
+      texts((r) => r.id),
+      texts((r) => r.endpointId),
+      ints((r) => r.eventSeq),
+      texts((r) => r.eventId),
+      texts((r) => r.eventType),
+      ints((r) => r.createdAt),
+      texts((r) => r.status),
+      ints((r) => r.attempts),
+      ints((r) => r.nextAttemptAt),
+      ints((r) => r.leasedUntil),
+      texts((r) => r.leaseToken),
+      ints((r) => r.lastAttemptAt),
+      ints((r) => r.deliveredAt),
+      texts((r) => attemptLogToJson(r.log)),
+    ]);
+  }
+
+  async markEventsFannedOut(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.run(outboxText.eventsFannedOut, [int8ArrayLiteral(seqs)]);
+  }
+
+  async claimDeliveries(
+    now: Instant,
+    leaseUntil: Instant,
+    leaseToken: string,
+    attemptsMax: number,
+    limit: number,
+  ): Promise<ClaimedDelivery[]> {
+    const rows = await this.run(outboxText.deliveriesClaim, [
+      now,
+      leaseUntil,
+      leaseToken,
+      attemptsMax,
+      checkLimit(limit),
+    ]);
+    return rows.map((r) => ({
+      delivery: deliveryFromRow(r),
+      url: r.url as string,
+      secret: r.secret as string,
+      payload: r.payload as string,
+    }));
+  }
+
+  async finishDelivery(row: DeliveryRow, leaseToken: string): Promise<boolean> {
+    const result = await this.run(outboxText.deliveryFinish, [row.id, leaseToken, ...deliveryState(row)]);
+    return result.count > 0;
+  }
+
+  async lockDelivery(id: string): Promise<DeliveryRow | undefined> {
+    const [row] = await this.run(outboxText.deliveryLock, [id]);
+    return row && deliveryFromRow(row);
+  }
+
+  async takeStaleDeliveries(now: Instant, attemptsMax: number, limit: number): Promise<DeliveryRow[]> {
+    return (await this.run(outboxText.deliveriesStale, [now, attemptsMax, checkLimit(limit)])).map(
+      deliveryFromRow,
+    );
+  }
+
+  async saveDelivery(row: DeliveryRow): Promise<void> {
+    await this.run(outboxText.deliverySave, [row.id, ...deliveryState(row)]);
+  }
+}
+
+/** The mutable columns of a delivery, in the order `deliveryFinish` and `deliverySave` take them. */
+function deliveryState(row: DeliveryRow): Param[] {
+  return [
+    row.status,
+    row.attempts,
+    row.nextAttemptAt,
+    row.leasedUntil,
+    row.leaseToken,
+    row.lastAttemptAt,
+    row.deliveredAt,
+    attemptLogToJson(row.log),
+  ];
 }

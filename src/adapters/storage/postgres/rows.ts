@@ -128,7 +128,7 @@ export function accountFromRow(r: DbRow): AccountRow {
 
 export const cycleColumns = `account_no, start, "end", idx, closed, granted_units, credit_used_units, expired_units,
   credit_adjusted_units, uc_charged_units, written_off_units, subscription_units, payg_units, credit_held_units,
-  uc_held_units, exhausted_at`;
+  uc_held_units, exhausted_at, alert_percent, expiring_at`;
 
 export function cycleFromRow(r: DbRow): CycleRow {
   return {
@@ -148,6 +148,8 @@ export function cycleFromRow(r: DbRow): CycleRow {
     creditHeldUnits: units(r.credit_held_units),
     ucHeldUnits: units(r.uc_held_units),
     exhaustedAt: numOrNull(r.exhausted_at),
+    alertPercent: num(r.alert_percent),
+    expiringAt: numOrNull(r.expiring_at),
   };
 }
 

@@ -174,6 +174,70 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'outbox',
+    sql: `
+-- Credit alerts (issue 8): the highest threshold already announced in the cycle, and when its
+-- expiry warning is due (NULL: none scheduled, or handled). Rows of earlier builds start at none.
+ALTER TABLE cycles ADD COLUMN alert_percent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cycles ADD COLUMN expiring_at INTEGER;
+
+-- The transactional outbox: one row per event, written in the ledger transaction that caused it.
+-- payload is the delivered body, fixed at generation (every attempt sends the same bytes).
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  account_id TEXT,
+  org_id TEXT,
+  created_at INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  fanned_out INTEGER NOT NULL DEFAULT 0
+);
+-- The worker's scan: only events not yet fanned out stay in the index.
+CREATE INDEX events_to_fan_out ON events (seq) WHERE fanned_out = 0;
+
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  -- JSON array of event types.
+  event_types TEXT NOT NULL,
+  account_id TEXT,
+  org_id TEXT,
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX webhooks_account ON webhooks (account_id) WHERE deleted_at IS NULL;
+CREATE INDEX webhooks_org ON webhooks (org_id) WHERE deleted_at IS NULL;
+
+CREATE TABLE webhook_deliveries (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  endpoint_id TEXT NOT NULL,
+  event_seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  leased_until INTEGER,
+  lease_token TEXT,
+  last_attempt_at INTEGER,
+  delivered_at INTEGER,
+  -- JSON array of the last attempts: [{at, status_code, error, duration_ms}].
+  log TEXT NOT NULL
+);
+-- Fan-out: one delivery per endpoint per event, whatever retries the fan-out takes.
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (endpoint_id, event_id);
+-- The worker's claim: pending deliveries by due time.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- The delivery log of an endpoint, newest first.
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, seq);
+`,
+  },
 ];
 
 /**

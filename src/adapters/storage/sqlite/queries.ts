@@ -28,6 +28,7 @@ import type {
 } from '../../../app/model.ts';
 import type { DimFigure, PostingPage, TokenRole, TokenRow } from '../../../app/ports.ts';
 import type { Instant } from '../../../core/time.ts';
+import { OutboxQueries } from './outbox-queries.ts';
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -40,7 +41,8 @@ const accountColumns =
   'next_seq, next_roll_at';
 const cycleColumns =
   'account_no, start, end, idx, closed, granted_units, credit_used_units, expired_units, credit_adjusted_units, ' +
-  'uc_charged_units, written_off_units, subscription_units, payg_units, credit_held_units, uc_held_units, exhausted_at';
+  'uc_charged_units, written_off_units, subscription_units, payg_units, credit_held_units, uc_held_units, exhausted_at, ' +
+  'alert_percent, expiring_at';
 const postingColumns =
   'account_no, seq, at, cycle_start, kind, idem, hash, corrects, credit_units, uc_units, subscription_units, ' +
   'written_off_units, payg_units, cost_units, usage_class, surface, app, model, note, recorded_at';
@@ -155,6 +157,8 @@ function cycleFromRow(r: Row): CycleRow {
     creditHeldUnits: big(r.credit_held_units!),
     ucHeldUnits: big(r.uc_held_units!),
     exhaustedAt: numOrNull(r.exhausted_at!),
+    alertPercent: num(r.alert_percent!),
+    expiringAt: numOrNull(r.expiring_at!),
   };
 }
 
@@ -302,9 +306,12 @@ export class Queries {
   readonly #tokenInsert: StatementSync;
   readonly #tokenGet: StatementSync;
   readonly #ping: StatementSync;
+  /** The outbox's statements (events, webhooks, deliveries), on the same connection. */
+  readonly outbox: OutboxQueries;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.outbox = new OutboxQueries(db);
     const p = (sql: string) => this.#prepare(sql);
     const orgInsertColumns = orgColumns.replace('no, ', '');
     const accountInsertColumns = accountColumns.replace('no, ', '');
@@ -523,6 +530,8 @@ export class Queries {
       c.creditHeldUnits,
       c.ucHeldUnits,
       c.exhaustedAt,
+      c.alertPercent,
+      c.expiringAt,
     );
   }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { StoreError } from '../../../app/store-error.ts';
+import { outboxContract } from '../outbox.contract.ts';
 import { accountFixture, postingFixture, storeContract } from '../store.contract.ts';
 import { migrations } from './migrations.ts';
 import { openSqliteStore } from './sqlite-store.ts';
@@ -18,6 +19,23 @@ function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'creditpool-sqlite-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+outboxContract('sqlite :memory:', async () => {
+  const store = await openSqliteStore({ path: ':memory:', verifyCache: true });
+  return { store, cleanup: () => store.close() };
+});
+
+outboxContract('sqlite file', async () => {
+  const { dir, remove } = tempDir();
+  const store = await openSqliteStore({ path: join(dir, 'outbox.db') });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      remove();
+    },
+  };
+});
 
 storeContract('sqlite :memory:', async () => {
   const store = await openSqliteStore({ path: ':memory:', verifyCache: true });

@@ -19,6 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isDeepStrictEqual } from 'node:util';
+import type { EventRow, StoredEvent } from '../../../app/events.ts';
 import type {
   AccountAggregate,
   AccountRow,
@@ -29,6 +30,14 @@ import type {
   OrgRow,
   PostingRow,
 } from '../../../app/model.ts';
+import type {
+  ClaimedDelivery,
+  DeliveryRow,
+  NewDelivery,
+  WebhookRow,
+  WebhookScope,
+  WebhookWork,
+} from '../../../app/outbox.ts';
 import type { DimFigure, PostingPage, ReadTx, Store, TokenRow, Tx } from '../../../app/ports.ts';
 import { StoreError } from '../../../app/store-error.ts';
 import type { Instant } from '../../../core/time.ts';
@@ -234,6 +243,42 @@ export class SqliteReadTx implements ReadTx {
       return this.q.accountsDue(now, limit);
     });
   }
+
+  // ── the outbox (outbox.ts) ──
+
+  listEvents(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.outbox.events(afterSeq, limit);
+    });
+  }
+  getWebhook(id: string): Promise<WebhookRow | undefined> {
+    return this.sql(() => this.q.outbox.webhook(id));
+  }
+  listWebhooks(scope: WebhookScope, afterId: string | null, limit: number): Promise<WebhookRow[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.outbox.webhooks(scope, afterId, limit);
+    });
+  }
+  countWebhooks(scope: WebhookScope): Promise<number> {
+    return this.sql(() => this.q.outbox.countWebhooks(scope));
+  }
+  listWebhooksFor(accountId: string | null, orgId: string | null): Promise<WebhookRow[]> {
+    return this.sql(() => this.q.outbox.webhooksFor(accountId, orgId));
+  }
+  getDelivery(id: string): Promise<DeliveryRow | undefined> {
+    return this.sql(() => this.q.outbox.delivery(id));
+  }
+  listDeliveries(endpointId: string, beforeSeq: number | null, limit: number): Promise<DeliveryRow[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.outbox.deliveries(endpointId, beforeSeq, limit);
+    });
+  }
+  webhookWork(_now: Instant): Promise<WebhookWork> {
+    return this.sql(() => this.q.outbox.work());
+  }
 }
 
 /** One operation of a group: reads see the group's writes; writes go straight to SQL (write-through). */
@@ -352,6 +397,80 @@ class SqliteTx extends SqliteReadTx implements Tx {
   }
   insertToken(row: TokenRow): Promise<void> {
     return this.#write(null, () => this.q.insertToken(row));
+  }
+
+  // ── the outbox: no aggregate is cached for these rows; a single writer needs no row locks ──
+
+  enqueueEvents(events: readonly EventRow[]): Promise<void> {
+    if (events.length === 0) return this.sql(() => undefined);
+    return this.#write(null, () => {
+      for (const e of events) this.q.outbox.insertEvent(e);
+    });
+  }
+  insertWebhook(row: WebhookRow): Promise<void> {
+    return this.#write(null, () => this.q.outbox.insertWebhook(row));
+  }
+  deleteWebhook(id: string, at: Instant): Promise<boolean> {
+    return this.#write(null, () => this.q.outbox.deleteWebhook(id, at));
+  }
+  takeEventsToFanOut(limit: number): Promise<StoredEvent[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.outbox.eventsToFanOut(limit);
+    });
+  }
+  insertDeliveries(rows: readonly NewDelivery[]): Promise<void> {
+    if (rows.length === 0) return this.sql(() => undefined);
+    return this.#write(null, () => {
+      for (const d of rows) this.q.outbox.insertDelivery(d);
+    });
+  }
+  markEventsFannedOut(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return this.sql(() => undefined);
+    return this.#write(null, () => {
+      for (const seq of seqs) this.q.outbox.markFannedOut(seq);
+    });
+  }
+  claimDeliveries(
+    now: Instant,
+    leaseUntil: Instant,
+    leaseToken: string,
+    attemptsMax: number,
+    limit: number,
+  ): Promise<ClaimedDelivery[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      // Read first: an idle worker's poll then costs no write transaction and no fsync.
+      const due = this.q.outbox.dueDeliveries(now, attemptsMax, limit);
+      if (due.length === 0) return [];
+      this.beginOutboxWrite();
+      const claimed: ClaimedDelivery[] = [];
+      for (const seq of due) {
+        const c = this.q.outbox.lease(seq, leaseUntil, leaseToken);
+        if (c) claimed.push(c);
+      }
+      return claimed;
+    });
+  }
+  finishDelivery(row: DeliveryRow, leaseToken: string): Promise<boolean> {
+    return this.#write(null, () => this.q.outbox.finish(row, leaseToken));
+  }
+  lockDelivery(id: string): Promise<DeliveryRow | undefined> {
+    return this.sql(() => this.q.outbox.delivery(id));
+  }
+  takeStaleDeliveries(now: Instant, attemptsMax: number, limit: number): Promise<DeliveryRow[]> {
+    return this.sql(() => {
+      checkLimit(limit);
+      return this.q.outbox.stale(now, attemptsMax, limit);
+    });
+  }
+  saveDelivery(row: DeliveryRow): Promise<void> {
+    return this.#write(null, () => this.q.outbox.save(row));
+  }
+
+  /** Opens the write transaction for an outbox write decided inside a read (`claimDeliveries`). */
+  private beginOutboxWrite(): void {
+    this.#store.beginWrite(this.#op);
   }
 }
 
