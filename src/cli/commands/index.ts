@@ -4,12 +4,14 @@
  */
 import type { CliCommand } from '../io.ts';
 import { accounts } from './accounts.ts';
+import { backup } from './backup.ts';
 import { claim } from './claim.ts';
 import { demo } from './demo.ts';
 import { entries } from './entries.ts';
 import { orgs } from './orgs.ts';
 import { quote } from './quote.ts';
 import { replay } from './replay.ts';
+import { restore } from './restore.ts';
 import { serve } from './serve.ts';
 import { statement } from './statement.ts';
 import { tokens } from './tokens.ts';
@@ -26,6 +28,8 @@ export const commands: readonly CliCommand[] = [
   statement,
   entries,
   verify,
+  backup,
+  restore,
   quote,
   replay,
   demo,
