@@ -24,12 +24,14 @@ export class HttpClient {
   base: string;
   readonly token: string;
   readonly #sockets: number;
+  readonly #timeoutMs: number;
   #agent: Agent;
 
-  constructor(base: string, token: string, sockets = 64) {
+  constructor(base: string, token: string, sockets = 64, timeoutMs = requestTimeoutMs) {
     this.base = base;
     this.token = token;
     this.#sockets = sockets;
+    this.#timeoutMs = timeoutMs;
     this.#agent = new Agent({ keepAlive: true, maxSockets: sockets });
   }
 
@@ -54,7 +56,7 @@ export class HttpClient {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(payload);
       }
-      const req = request(url, { method, headers, agent: this.#agent, timeout: requestTimeoutMs }, (res) => {
+      const req = request(url, { method, headers, agent: this.#agent, timeout: this.#timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (error) =>
@@ -71,7 +73,7 @@ export class HttpClient {
           done({ status: res.statusCode ?? 0, json, text, headers: res.headers, error: null });
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer in ${requestTimeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`no answer in ${this.#timeoutMs} ms`)));
       req.on('error', (error: NodeJS.ErrnoException) =>
         done({ status: 0, json: null, text: '', headers: {}, error: error.code ?? error.message }),
       );
@@ -80,7 +82,10 @@ export class HttpClient {
     });
   }
 
-  /** Drops idle keep-alive sockets (after a server was killed, its sockets are dead). */
+  /**
+   * Drops every socket, in flight or idle, and starts a fresh pool: only between servers (after a
+   * kill, before the next server answers), never while other requests are running.
+   */
   reset(): void {
     this.#agent.destroy();
     this.#agent = new Agent({ keepAlive: true, maxSockets: this.#sockets });

@@ -70,7 +70,9 @@ export interface WorkloadOptions {
   /** Delay before re-sending an unacknowledged request. */
   retryDelayMs?: number;
   /** Called with every answer (the soak's latency windows). */
-  onAnswer?: (kind: OpKind, answer: HttpAnswer, acknowledged: boolean) => void;
+  onAnswer?: (kind: OpKind, answer: HttpAnswer, acknowledged: boolean, op: Op) => void;
+  /** The client's bound on one request (default `requestTimeoutMs`). */
+  requestTimeoutMs?: number;
 }
 
 /** Counts of a run, by kind. */
@@ -152,7 +154,7 @@ export class Workload {
 
   constructor(url: string, token: string, options: WorkloadOptions) {
     this.#o = options;
-    this.client = new HttpClient(url, token, options.workers + 4);
+    this.client = new HttpClient(url, token, options.workers + 4, options.requestTimeoutMs);
     this.#random = Array.from({ length: options.workers }, (_, w) => prng(options.seed * 1_000 + w));
     this.#pending = new Array(options.workers).fill(null);
     this.#next = new Array(options.workers).fill(null);
@@ -260,14 +262,12 @@ export class Workload {
       if (answer.status === 0) this.counts.noAnswer += 1;
       else this.counts.unavailable503 += 1;
       if (answer.status === 503 && answer.json?.code !== 'unavailable') this.#unexpected(op, answer);
-      // A dead server's keep-alive sockets are dead too.
-      if (answer.status === 0) this.client.reset();
-      this.#o.onAnswer?.(op.kind, answer, false);
+      this.#o.onAnswer?.(op.kind, answer, false, op);
       return false;
     }
     const ok = this.#acknowledge(w, op, answer);
     if (!ok) this.#unexpected(op, answer);
-    this.#o.onAnswer?.(op.kind, answer, ok);
+    this.#o.onAnswer?.(op.kind, answer, ok, op);
     return true;
   }
 
