@@ -236,6 +236,19 @@ describe('replay: every plan', () => {
     );
   });
 
+  it('worker threads give the same report as one thread (one engine per plan either way)', async () => {
+    const one = await report([fixtures], { plans: replayPlans });
+    const pool = await report([fixtures], { plans: replayPlans, parallel: { workers: 3, pricesFile: null } });
+    assert.deepEqual(pool, one);
+  });
+
+  it('a worker that cannot start fails the run, naming why', async () => {
+    await assert.rejects(
+      report([fixtures], { plans: replayPlans, parallel: { workers: 2, pricesFile: join(fixtures, 'missing.json') } }),
+      /missing\.json/,
+    );
+  });
+
   it('with usage credits off, the cheapest plan is the cheapest that writes nothing off', async () => {
     const r = await report([fixtures], { plans: replayPlans, usageCredits: false });
     assert.deepEqual(r.cheapest, {

@@ -7,6 +7,7 @@ import { sdkCreditEffectiveFrom } from '../core/policy.ts';
 import { type Instant, msPerDay } from '../core/time.ts';
 import { type PlanReplay, replayPlan } from './engine.ts';
 import { type ReplayInput, type ReplayRecord, readReplayInputs } from './inputs.ts';
+import { replayPlansInWorkers } from './parallel.ts';
 import { buildReport, type ReplayReport } from './report.ts';
 
 export interface ReplayOptions {
@@ -21,6 +22,12 @@ export interface ReplayOptions {
   until: Instant | null;
   catalogues: Catalogues;
   progress?: ReplayProgress;
+  /**
+   * Replays plans in worker threads (`parallel.ts`), `workers` at a time. The workers build their
+   * catalogues from the defaults and `pricesFile`, which must be where `catalogues` came from.
+   * Absent (or one worker, or one plan): every plan runs in this thread, on `catalogues`.
+   */
+  parallel?: { workers: number; pricesFile: string | null };
 }
 
 /** What a progress display is told; every call is cheap and optional. */
@@ -40,7 +47,7 @@ export function defaultAnchor(records: readonly ReplayRecord[], fallback: Instan
   return at - (at % msPerDay);
 }
 
-/** Replays already-read records for each plan, one engine after another. */
+/** Replays already-read records for each plan, one engine after another, in this thread. */
 export async function replayPlans(
   records: readonly ReplayRecord[],
   options: ReplayOptions & { anchor: Instant; claimedAt: Instant },
@@ -82,7 +89,20 @@ export async function runReplay(paths: readonly string[], options: ReplayOptions
   });
   const claimedAt = options.claimedAt ?? sdkCreditEffectiveFrom;
   const anchor = options.anchor ?? defaultAnchor(input.records, claimedAt);
-  const plans = await replayPlans(input.records, { ...options, anchor, claimedAt });
+  const parallel = options.parallel;
+  const plans =
+    parallel !== undefined && parallel.workers > 1 && options.plans.length > 1 && input.records.length > 0
+      ? await replayPlansInWorkers(input.records, {
+          plans: options.plans,
+          anchor,
+          claimedAt,
+          usageCredits: options.usageCredits,
+          usageCreditLimitUnits: options.usageCreditLimitUnits,
+          pricesFile: parallel.pricesFile,
+          workers: parallel.workers,
+          onProgress: (plan, booked) => options.progress?.booking(plan, booked, input.records.length),
+        })
+      : await replayPlans(input.records, { ...options, anchor, claimedAt });
   options.progress?.done();
   const report = buildReport(input, plans, {
     anchor,

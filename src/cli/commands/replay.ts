@@ -6,7 +6,7 @@
  * amounts, interactive cost and the subscription windows that hit their limit; then the cheapest
  * plan and why. The work is in `src/replay/`; this file parses flags and prints.
  */
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { defaultTranscriptRoots } from '../../adapters/ingest/claude-code/scan.ts';
 import type { Catalogues } from '../../app/index.ts';
 import { type MoneyError, parseUsd } from '../../core/money.ts';
@@ -43,6 +43,8 @@ Options:
   --since <T>                only records at or after T
   --until <T>                only records before T
   --json                     one JSON object (money as exact decimal strings)
+  --workers <n>              plans replayed at once, each in its own thread (default: one per
+                             core, at most one per plan; 1 = all in this thread)
   -h, --help                 show this help
 
 T is an RFC 3339 timestamp (2026-07-01T09:00:00Z) or a date (2026-07-01, midnight UTC).
@@ -53,13 +55,16 @@ The environment's CREDITPOOL_PRICES price catalogue is used when set.
 Exit codes: 0 done, 1 nothing to replay (no usage records found), 2 wrong command line.
 `;
 
+/** Worker threads at most: more than the seven plans buys nothing. */
+export const workersMax = 16;
+
 /** An RFC 3339 instant, or a bare date as midnight UTC. */
 export function parseWhen(text: string): Instant {
   return parseInstant(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
 }
 
 /** Redraws one stderr line at most every 100 ms; only used when stderr is a terminal. */
-function terminalProgress(io: CliIo): ReplayProgress {
+function terminalProgress(io: CliIo, plans: number): ReplayProgress {
   let last = 0;
   let shown = false;
   const draw = (text: string, force = false) => {
@@ -74,10 +79,16 @@ function terminalProgress(io: CliIo): ReplayProgress {
     const filled = total === 0 ? width : Math.round((done / total) * width);
     return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
   };
+  // Plans may run in parallel: the bar shows records booked over every plan.
+  const booked = new Map<string, number>();
   return {
     reading: (lines, files) => draw(`reading ${files} file(s): ${lines} lines`),
-    booking: (plan, booked, total) =>
-      draw(`replaying ${plan.padEnd(18)} ${bar(booked, total)}`, booked === total),
+    booking: (plan, count, total) => {
+      booked.set(plan, count);
+      let done = 0;
+      for (const n of booked.values()) done += n;
+      draw(`replaying ${plans} plan(s) ${bar(done, total * plans)}`, done === total * plans);
+    },
     done: () => {
       if (shown) io.stderr('\r\x1b[K');
     },
@@ -102,6 +113,7 @@ export const replay: CliCommand = {
       since: { type: 'string' },
       until: { type: 'string' },
       json: { type: 'boolean' },
+      workers: { type: 'string' },
     });
     if (!args.ok) return fail(args.message);
     const v = args.values;
@@ -150,8 +162,16 @@ export const replay: CliCommand = {
       return exitRefused;
     }
     const paths = args.positionals.length > 0 ? args.positionals : defaultTranscriptRoots(io.env, homedir());
+    const plans = planFlag === 'all' ? replayPlans : [planFlag];
+    let workers = Math.min(availableParallelism(), plans.length);
+    if (typeof v.workers === 'string') {
+      workers = Number(v.workers);
+      if (!Number.isSafeInteger(workers) || workers < 1 || workers > workersMax) {
+        return fail(`--workers must be an integer from 1 to ${workersMax}`);
+      }
+    }
     const { report } = await runReplay(paths, {
-      plans: planFlag === 'all' ? replayPlans : [planFlag],
+      plans,
       usageCredits: ucFlag === 'on',
       usageCreditLimitUnits: limit,
       anchor: when.anchor,
@@ -159,7 +179,8 @@ export const replay: CliCommand = {
       since: when.since,
       until: when.until,
       catalogues,
-      ...(process.stderr.isTTY ? { progress: terminalProgress(io) } : {}),
+      ...(process.stderr.isTTY ? { progress: terminalProgress(io, plans.length) } : {}),
+      parallel: { workers, pricesFile: io.env.CREDITPOOL_PRICES || null },
     });
     const booked = report.records.programmatic + report.records.interactive + report.records.rejected;
     if (booked === 0) {
