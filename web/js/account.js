@@ -29,17 +29,20 @@ export async function renderAccount(root, page) {
    * @param {() => Promise<string>} fn resolves with the message to announce
    */
   const act = async (fn) => {
+    // Taken before the action runs: a switch disables itself while its request is out, which
+    // moves the focus away; the re-rendered page gives it back to the same control.
+    const focusedId = document.activeElement?.id || null;
     try {
       const message = await fn();
-      await render();
+      await render(focusedId);
       page.notify(message, 'ok');
     } catch (error) {
       page.notify(error instanceof Error ? error.message : String(error), 'error');
     }
   };
 
-  async function render() {
-    const focusedId = document.activeElement?.id || null;
+  /** @param {string | null} [focusedId] the control to focus once drawn */
+  async function render(focusedId = document.activeElement?.id || null) {
     const [view, { cycles }, current, plans] = await Promise.all([
       api('GET', base),
       api('GET', `${base}/cycles`),

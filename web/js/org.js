@@ -66,17 +66,20 @@ export async function renderOrg(root, page) {
 
   /** @param {() => Promise<string>} fn */
   const act = async (fn) => {
+    // Taken before the action runs: a switch disables itself while its request is out, which
+    // moves the focus away; the re-rendered page gives it back to the same control.
+    const focusedId = document.activeElement?.id || null;
     try {
       const message = await fn();
-      await render();
+      await render(focusedId);
       page.notify(message, 'ok');
     } catch (error) {
       page.notify(error instanceof Error ? error.message : String(error), 'error');
     }
   };
 
-  async function render() {
-    const focusedId = document.activeElement?.id || null;
+  /** @param {string | null} [focusedId] the control to focus once drawn */
+  async function render(focusedId = document.activeElement?.id || null) {
     const [org, { members }, plans] = await Promise.all([
       api('GET', base),
       api('GET', `${base}/members`),
@@ -147,17 +150,21 @@ export async function renderOrg(root, page) {
       drawRows();
     });
 
-    root.replaceChildren(
+    // On a phone the members come before the policy form (CSS `order`); the reading order in the
+    // markup stays the desktop one.
+    const orgView = h('div', { class: 'org-view' });
+    root.replaceChildren(orgView);
+    orgView.append(
       h(
         'div',
         { class: 'page-head' },
         h('h1', { id: 'page-title', tabindex: '-1' }, `Org ${org.id}`),
         h('p', { class: 'muted' }, `${members.length} members · `, cycleText(members)),
       ),
-      h('div', { class: 'grid' }, totalsCard(org, members), policyCard(org, seats, page, act, base)),
+      h('div', { class: 'grid start' }, totalsCard(org, members), policyCard(org, seats, page, act, base)),
       h(
         'section',
-        { class: 'card wide', 'aria-labelledby': 'members-title' },
+        { class: 'card wide members-card', 'aria-labelledby': 'members-title' },
         h('h2', { id: 'members-title', text: 'Members' }),
         h(
           'div',
@@ -222,14 +229,12 @@ function memberRow(m, labels, nowMs) {
     h('td', { class: 'num', text: usd(m.usage_credits.spent_usd) }),
     h(
       'td',
-      {},
+      { class: 'activity' },
       m.last_activity_at
-        ? h(
-            'span',
-            {},
+        ? [
             time(m.last_activity_at),
-            h('span', { class: 'muted', text: ` (${relative(Date.parse(m.last_activity_at), nowMs)})` }),
-          )
+            h('span', { class: 'muted', text: relative(Date.parse(m.last_activity_at), nowMs) }),
+          ]
         : 'never',
     ),
   );
@@ -302,7 +307,7 @@ function policyCard(org, seats, page, act, base) {
   const uc = org.usage_credits;
   const card = h(
     'section',
-    { class: 'card', 'aria-labelledby': 'org-uc-title' },
+    { class: 'card policy-card', 'aria-labelledby': 'org-uc-title' },
     h('h2', { id: 'org-uc-title', text: 'Usage credits for the org' }),
     toggle({
       id: 'org-uc-enabled',
