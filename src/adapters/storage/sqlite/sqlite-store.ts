@@ -845,6 +845,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     db = new DatabaseSync(path);
     configure(db, synchronous);
     migrate(db);
+    probeWritable(db);
     if (!inMemory) {
       readDb = new DatabaseSync(path, { readOnly: true });
       readDb.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA cache_size = -16384`);
@@ -856,6 +857,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     lock?.close();
     throw openError(path, error);
   }
+}
+
+/**
+ * Fails at open, not at the first write, when the file cannot be written: SQLite opens a
+ * read-only file (permissions, a read-only mount) read-only without a word, and the server would
+ * start and answer every write with 503 (test/faults/sqlite-disk.test.ts). The probe's insert is
+ * rolled back: nothing is written.
+ */
+function probeWritable(db: DatabaseSync): void {
+  db.exec(
+    "BEGIN IMMEDIATE; INSERT INTO schema_migrations (version, name, applied_at) VALUES (-1, 'write probe', 0); ROLLBACK",
+  );
 }
 
 /**
