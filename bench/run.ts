@@ -34,19 +34,19 @@ export interface BenchReport {
   notes: string[];
 }
 
-interface Machine {
+export interface Machine {
   cpu: string;
   cores: number;
   memory_gib: number;
   node: string;
 }
 
-interface StoredReport extends BenchReport {
+export interface StoredReport extends BenchReport {
   measured_at: string;
   machine: Machine;
 }
 
-interface ResultsFile {
+export interface ResultsFile {
   benchmarks: Record<string, StoredReport>;
 }
 
@@ -60,7 +60,7 @@ const markdownPath = join(rootDir, 'BENCHMARKS.md');
  */
 const benchTimeoutMs = 30 * 60 * 1000;
 
-function machine(): Machine {
+export function machine(): Machine {
   let cpu = cpus()[0]?.model ?? 'unknown';
   try {
     const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -123,7 +123,7 @@ function formatNumber(value: number): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-function render(results: ResultsFile, latest: Machine, date: string): string {
+export function render(results: ResultsFile, latest: Machine, date: string): string {
   const out = [
     '# Benchmarks',
     '',

@@ -14,7 +14,7 @@
  * (60 s, SQLite, in CI).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CheckResult, checkLedger, type Target } from '../../test/faults/support/ledger-check.ts';
 import { createDatabase } from '../../test/faults/support/pg.ts';
@@ -46,6 +46,8 @@ export interface SoakWindow {
   p99Ms: number;
   maxMs: number;
   rssMiB: number;
+  /** The machine's 1-minute load average at the sample: a shared machine's noise, made visible. */
+  loadAvg1: number;
   /** Answers that were neither acknowledgements nor 503/no answer. */
   unexpected: number;
   unacknowledged: number;
@@ -194,6 +196,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         p99Ms: round(percentile(sorted, 99)),
         maxMs: round(sorted[sorted.length - 1] ?? 0),
         rssMiB: round(rssMiB(pid)),
+        loadAvg1: round(loadavg()[0] ?? 0),
         unexpected,
         unacknowledged,
         jumps: windowJumps,
@@ -201,7 +204,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       windows.push(sample);
       log(
         `${o.store} t=${sample.atS}s: ${sample.requestsPerS} req/s, ${sample.recordsPerS} records/s, ` +
-          `p50 ${sample.p50Ms} p99 ${sample.p99Ms} max ${sample.maxMs} ms, RSS ${sample.rssMiB} MiB` +
+          `p50 ${sample.p50Ms} p99 ${sample.p99Ms} max ${sample.maxMs} ms, RSS ${sample.rssMiB} MiB, load ${sample.loadAvg1}` +
           `${windowJumps ? `, ${windowJumps} clock jump(s)` : ''}${unexpected ? `, ${unexpected} unexpected` : ''}`,
       );
       latencies = [];
