@@ -485,6 +485,8 @@ function burnCard(view, statement, entries, isCurrent, nowMs, chartBox) {
       sc.exhausted_at ? h('span', {}, ' (ran out ', time(sc.exhausted_at), ')') : '',
       `; ${usd(sc.expired_usd)} expired unused at the close. Usage credits charged: ${usd(statement.usage_credits.charged_usd)}.`,
     );
+  } else if (view.sdk_credit.status === 'not_eligible') {
+    summary.append('This account has no Agent SDK credit: nothing to burn down.');
   } else if (view.sdk_credit.status !== 'claimed') {
     summary.append('No credit yet: nothing to burn down. Claim the credit to start.');
   } else if (projection?.status === 'runs_out') {

@@ -88,7 +88,7 @@ function picker(/** @type {any} */ me) {
       { class: 'inline-form' },
       h('label', { for: id, text: label }),
       input,
-      h('button', { type: 'submit', text: 'Open' }),
+      h('button', { type: 'submit', text: kind === 'accounts' ? 'Open account' : 'Open org' }),
     );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
