@@ -244,7 +244,10 @@ describe('replay: every plan', () => {
 
   it('a worker that cannot start fails the run, naming why', async () => {
     await assert.rejects(
-      report([fixtures], { plans: replayPlans, parallel: { workers: 2, pricesFile: join(fixtures, 'missing.json') } }),
+      report([fixtures], {
+        plans: replayPlans,
+        parallel: { workers: 2, pricesFile: join(fixtures, 'missing.json') },
+      }),
       /missing\.json/,
     );
   });
