@@ -525,7 +525,16 @@ export function rollAccount(
     if (hold.expiresAt <= now) releaseHold(book, agg, hold, 'expired', org);
   }
   const current = cycleAt(account.billingAnchor, now);
-  if (lastOpenedIndex(agg) < current.index) openCyclesThrough(book, agg, current.index, now, catalogues);
+  // In time order across a jump of several cycles: a cycle opens (with its grant) at its start,
+  // and the one before it closes later, at its end plus the grace. Opening every skipped cycle
+  // first and closing them all afterwards booked grant, grant, grant, expiry, expiry: a journal
+  // that, read in order, held several cycles' credit at once (test/faults/clock-edges.test.ts).
+  while (lastOpenedIndex(agg) < current.index) {
+    const last = lastOpenedIndex(agg);
+    if (Number.isFinite(last))
+      closeDueBy(book, agg, cycleByIndex(account.billingAnchor, last + 1).start, now, catalogues, org);
+    openCyclesThrough(book, agg, Number.isFinite(last) ? last + 1 : current.index, now, catalogues);
+  }
   // A claim that takes effect later than it was made (R5) lands in its cycle when its time comes.
   for (const cycle of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
     grantIfDue(book, agg, cycle, now, catalogues);
@@ -538,6 +547,26 @@ export function rollAccount(
   }
   account.nextRollAt = nextRollAt(agg, catalogues);
   book.touchAccount(account);
+}
+
+/**
+ * Closes, in order, every open cycle whose close is due by `by` (an instant not after `now`),
+ * granting it first if its grant came due (a claim that took effect inside it).
+ */
+function closeDueBy(
+  book: Book,
+  agg: AccountAggregate,
+  by: Instant,
+  now: Instant,
+  catalogues: Catalogues,
+  org: OrgScope | null,
+) {
+  for (const cycle of [...agg.cycles.values()].sort((a, b) => a.index - b.index)) {
+    const closeAt = cycleCloseAt(cycle, catalogues);
+    if (closeAt > by) break;
+    grantIfDue(book, agg, cycle, now, catalogues);
+    closeCycle(book, agg, cycle, closeAt, org);
+  }
 }
 
 /** When a cycle closes: its end plus the late-event grace in force at its end (R8). */
