@@ -14,7 +14,13 @@ import { after, before, test } from 'node:test';
 import postgres from 'postgres';
 import { isStoreError, StoreError } from '../../../app/store-error.ts';
 import { outboxContract } from '../outbox.contract.ts';
-import { accountFixture, cycleFixture, orgFixture, storeContract } from '../store.contract.ts';
+import {
+  accountFixture,
+  cycleFixture,
+  orgFixture,
+  postingFixture,
+  storeContract,
+} from '../store.contract.ts';
 import { transactionAttemptsMax } from './errors.ts';
 import { migrations } from './migrations.ts';
 import { openPostgresStore, type PostgresStore } from './postgres-store.ts';
@@ -195,6 +201,46 @@ test('postgres store: two pools (two processes) serialize on the account row loc
     );
   } finally {
     await second.close();
+    await cleanup();
+  }
+});
+
+test('postgres store: a pipelined write that fails fails its transaction with its own error, and nothing of it stays', async () => {
+  const { store, cleanup } = await freshStore();
+  try {
+    const a = await store.transaction((tx) => tx.insertAccount(accountFixture('acct-a')));
+    await store.transaction((tx) => tx.append([postingFixture(a.no, 1, { idem: 'u:r1' })]));
+    // The duplicate append returns at once; the read after it reports the duplicate, not the
+    // "transaction is aborted" error PostgreSQL gives every statement after a failed one.
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        const agg = await tx.lockAccount('acct-a');
+        agg!.account.nextSeq = 3;
+        await tx.saveAccount(agg!.account);
+        await tx.append([postingFixture(a.no, 2, { idem: 'u:r1' })]);
+        await tx.getCycle(a.no, a.billingAnchor);
+      }),
+      (error: unknown) => isStoreError(error, 'duplicate'),
+    );
+    // A failing write that nothing reads after: the transaction rejects instead of committing
+    // (PostgreSQL would answer that COMMIT with a silent ROLLBACK).
+    let returned = false;
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.saveAccount({ ...a, no: a.no + 1000, id: 'acct-ghost' });
+        await tx.append([postingFixture(a.no, 2, { idem: 'u:r2' })]);
+        returned = true;
+      }),
+      (error: unknown) => isStoreError(error, 'not_found'),
+    );
+    assert.equal(returned, true, 'the writes returned before their answers came');
+    const postings = await store.read((tx) => tx.listPostings(a.no, { limit: 10 }));
+    assert.deepEqual(
+      postings.map((p) => p.idem),
+      ['u:r1'],
+    );
+    assert.equal((await store.read((tx) => tx.getAccount('acct-a')))?.account.nextSeq, a.nextSeq);
+  } finally {
     await cleanup();
   }
 });

@@ -175,8 +175,16 @@ class PgStore implements PostgresStore {
       try {
         return await guarded(
           this.#sql.begin('isolation level read committed', (q) => {
-            tx = new PgTx(q);
-            return settleUnlessLost(fn(tx), tx);
+            const work = new PgTx(q);
+            tx = work;
+            // Every write answered before `begin` sends COMMIT (see "Pipelined writes").
+            return settleUnlessLost(
+              fn(work).then(async (value) => {
+                await work.writesAnswered();
+                return value;
+              }),
+              work,
+            );
           }),
           () => tx,
         );
@@ -573,7 +581,56 @@ class PgRead implements ReadTx {
   }
 }
 
+/**
+ * Pipelined writes. `Book.flush` saves an operation's rows one call after another (cycles,
+ * postings, dims, holds, org counters, accounts, events); awaiting each answer would cost a round
+ * trip per row, with the account locks held all along. So the row writes below are sent at once
+ * and return without waiting: PostgreSQL runs one connection's statements in order, so anything
+ * this transaction sends later (a read, COMMIT) sees them. Their answers are checked as they
+ * arrive, and `transaction` waits for all of them (`writesAnswered`) before it lets `begin` send
+ * COMMIT: a failed write must fail the transaction, never turn the COMMIT into a silent ROLLBACK
+ * (which is what PostgreSQL answers to a COMMIT after an error, and the driver resolves it). A
+ * write's error (a duplicate, a row not found, a collision to retry) therefore surfaces at the
+ * next read or at the end of the transaction rather than at the call: the transaction rejects
+ * with it either way, and nothing of it is kept.
+ */
 class PgTx extends PgRead implements Tx {
+  /** Writes sent whose answers have not been checked yet. */
+  readonly #writes: Promise<void>[] = [];
+  /** The first write that failed: every later statement fails with 25P02, which says less. */
+  #writeError: unknown;
+
+  /** Sends a write and returns at once; `check` looks at its answer when it arrives. */
+  #send(sqlText: string, params: readonly Param[], check?: (result: Result) => void): Promise<void> {
+    this.#writes.push(
+      super
+        .run(sqlText, params)
+        .then((result) => check?.(result))
+        .catch((error: unknown) => {
+          this.#writeError ??= error;
+        }),
+    );
+    return Promise.resolve();
+  }
+
+  /** Waits for the answer to every write sent so far; rejects with the first failure. */
+  async writesAnswered(): Promise<void> {
+    while (this.#writes.length > 0) await Promise.all(this.#writes.splice(0));
+    if (this.#writeError !== undefined) throw this.#writeError;
+  }
+
+  /** Reads (and awaited writes): after a pipelined write failed, its error is the one to report. */
+  protected override async run(sqlText: string, params: readonly Param[]): Promise<Result> {
+    try {
+      return await super.run(sqlText, params);
+    } catch (error) {
+      throw await this.writesAnswered().then(
+        () => error,
+        (writeError: unknown) => writeError,
+      );
+    }
+  }
+
   async insertOrg(row: Omit<OrgRow, 'no'>): Promise<OrgRow> {
     const [inserted] = await this.run(text.orgInsert, [
       row.id,
@@ -610,16 +667,16 @@ class PgTx extends PgRead implements Tx {
     return orgCycleFromRow(row);
   }
 
-  async saveOrgCycle(row: OrgCycleRow): Promise<void> {
-    const result = await this.run(text.orgCycleUpdate, [
-      row.orgNo,
-      row.cycleStart,
-      row.ucSpentUnits,
-      row.ucHeldUnits,
-    ]);
-    if (result.count === 0) {
-      throw new StoreError('not_found', `no org cycle (${row.orgNo}, ${row.cycleStart})`);
-    }
+  saveOrgCycle(row: OrgCycleRow): Promise<void> {
+    return this.#send(
+      text.orgCycleUpdate,
+      [row.orgNo, row.cycleStart, row.ucSpentUnits, row.ucHeldUnits],
+      (result) => {
+        if (result.count === 0) {
+          throw new StoreError('not_found', `no org cycle (${row.orgNo}, ${row.cycleStart})`);
+        }
+      },
+    );
   }
 
   async insertAccount(row: Omit<AccountRow, 'no'>): Promise<AccountRow> {
@@ -655,38 +712,43 @@ class PgTx extends PgRead implements Tx {
     return this.loadAggregate(id, text.accountLock);
   }
 
-  async saveAccount(row: AccountRow): Promise<void> {
-    const result = await this.run(text.accountUpdate, [
-      row.no,
-      row.id,
-      row.kind,
-      row.plan,
-      row.pendingPlan,
-      row.status,
-      row.orgNo,
-      row.orgId,
-      row.billingAnchor,
-      row.createdAt,
-      row.claimedAt,
-      row.claimEffectiveAt,
-      row.ucEnabled,
-      row.ucMonthlyLimitUnits,
-      row.memberLimitUnits,
-      row.grantedThroughIndex,
-      row.closedThroughIndex,
-      row.sessionStart,
-      row.sessionUsedUnits,
-      row.weekStart,
-      row.weekUsedUnits,
-      row.lastActivityAt,
-      row.nextSeq,
-      row.nextRollAt,
-    ]);
-    if (result.count === 0) throw new StoreError('not_found', `no account ${row.no} (${row.id})`);
+  saveAccount(row: AccountRow): Promise<void> {
+    return this.#send(
+      text.accountUpdate,
+      [
+        row.no,
+        row.id,
+        row.kind,
+        row.plan,
+        row.pendingPlan,
+        row.status,
+        row.orgNo,
+        row.orgId,
+        row.billingAnchor,
+        row.createdAt,
+        row.claimedAt,
+        row.claimEffectiveAt,
+        row.ucEnabled,
+        row.ucMonthlyLimitUnits,
+        row.memberLimitUnits,
+        row.grantedThroughIndex,
+        row.closedThroughIndex,
+        row.sessionStart,
+        row.sessionUsedUnits,
+        row.weekStart,
+        row.weekUsedUnits,
+        row.lastActivityAt,
+        row.nextSeq,
+        row.nextRollAt,
+      ],
+      (result) => {
+        if (result.count === 0) throw new StoreError('not_found', `no account ${row.no} (${row.id})`);
+      },
+    );
   }
 
-  async saveCycle(row: CycleRow): Promise<void> {
-    await this.run(text.cycleUpsert, [
+  saveCycle(row: CycleRow): Promise<void> {
+    return this.#send(text.cycleUpsert, [
       row.accountNo,
       row.start,
       row.end,
@@ -708,8 +770,8 @@ class PgTx extends PgRead implements Tx {
     ]);
   }
 
-  async putHold(row: HoldRow): Promise<void> {
-    await this.run(text.holdUpsert, [
+  putHold(row: HoldRow): Promise<void> {
+    return this.#send(text.holdUpsert, [
       row.accountNo,
       row.id,
       row.cycleStart,
@@ -729,8 +791,8 @@ class PgTx extends PgRead implements Tx {
     ]);
   }
 
-  async saveApp(row: AppPolicyRow): Promise<void> {
-    await this.run(text.appUpsert, [row.accountNo, row.app, row.cycleCapUnits, row.blocked]);
+  saveApp(row: AppPolicyRow): Promise<void> {
+    return this.#send(text.appUpsert, [row.accountNo, row.app, row.cycleCapUnits, row.blocked]);
   }
 
   async append(postings: readonly PostingRow[]): Promise<void> {
@@ -740,7 +802,7 @@ class PgTx extends PgRead implements Tx {
     }
     const ints = (f: (p: PostingRow) => bigint | number | null) => int8ArrayLiteral(postings.map(f));
     const texts = (f: (p: PostingRow) => string | null) => textArrayLiteral(postings.map(f));
-    await this.run(text.postingsInsert, [
+    await this.#send(text.postingsInsert, [
       ints((p) => p.accountNo),
       ints((p) => p.seq),
       ints((p) => p.at),
@@ -778,7 +840,7 @@ class PgTx extends PgRead implements Tx {
     }
     // Sorted, so two transactions upserting the same rows lock them in the same order.
     const figures = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
-    await this.run(text.dimsAdd, [
+    await this.#send(text.dimsAdd, [
       accountNo,
       cycleStart,
       textArrayLiteral(figures.map((f) => f.dim)),
@@ -796,7 +858,7 @@ class PgTx extends PgRead implements Tx {
   /** All of one operation's events in one statement (they are few: crossings, not records). */
   async enqueueEvents(events: readonly EventRow[]): Promise<void> {
     if (events.length === 0) return;
-    await this.run(outboxText.eventsInsert, [
+    await this.#send(outboxText.eventsInsert, [
       textArrayLiteral(events.map((e) => e.id)),
       textArrayLiteral(events.map((e) => e.type)),
       textArrayLiteral(events.map((e) => e.accountId)),
