@@ -20,13 +20,17 @@ export const entriesPageDefault = 100;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: ids must not contain them.
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 
-/** A client id: 1..256 characters, no control characters. */
+/**
+ * A client id: 1..256 characters, no control characters, well-formed UTF-16 (no lone surrogate:
+ * the database cannot store one, it would keep U+FFFD, and two different ids would collide).
+ */
 export function isClientId(value: unknown): value is string {
   return (
     typeof value === 'string' &&
     value.length > 0 &&
     value.length <= clientIdLengthMax &&
-    !controlCharacters.test(value)
+    !controlCharacters.test(value) &&
+    value.isWellFormed()
   );
 }
 
@@ -40,6 +44,7 @@ export function isName(value: unknown): value is string {
     typeof value === 'string' &&
     value.length > 0 &&
     value.length <= nameLengthMax &&
-    !controlCharacters.test(value)
+    !controlCharacters.test(value) &&
+    value.isWellFormed()
   );
 }

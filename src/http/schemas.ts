@@ -42,7 +42,13 @@ function arrayOf(items: Schema, extra: Schema = {}): Schema {
   return { type: 'array', items, ...extra };
 }
 
-const noControlCharacters = '^[^\\u0000-\\u001f\\u007f]+$';
+/**
+ * No control characters and no lone surrogate: half of a UTF-16 pair can be held by no UTF-8 text,
+ * so the database stored U+FFFD instead and two different ids became one (a false
+ * `idempotency_conflict`; test/faults/hostile-input.test.ts). Ajv compiles patterns with the `u`
+ * flag, where a well-formed pair is one code point, outside the excluded range.
+ */
+const noControlCharacters = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$';
 
 // ----------------------------------------------------------------------------------------------
 // Request pieces
