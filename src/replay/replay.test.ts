@@ -26,10 +26,11 @@
  * With usage credits off the same $3 is written off instead.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { generateCorpus } from '../../scripts/gen-transcripts.ts';
 import { defaultCatalogues } from '../app/index.ts';
 import { toJson } from '../cli/json.ts';
 import { parseUsd } from '../core/money.ts';
@@ -261,6 +262,69 @@ describe('replay: every plan', () => {
       reason:
         'Max 5x is the cheapest plan whose credit and subscription limits cover the whole history without usage credits: $100.00 × 3 cycles = $300.00; Pro would leave $3.00 unserved, Team Standard seat would leave $3.00 unserved',
     });
+  });
+});
+
+describe('replay: no record is lost to a closed cycle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'creditpool-replay-cycles-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records on both sides of a cycle boundary, months apart, each land in its own cycle', async () => {
+    // Native usage records (detected by content): $1 each (50,000 output tokens of opus 5.5).
+    const at = [
+      '2026-07-31T23:59:59.999Z',
+      '2026-08-01T00:00:00Z',
+      '2026-08-01T00:00:00.001Z',
+      '2027-01-15T08:00:00Z',
+    ];
+    const file = join(dir, 'records.jsonl');
+    writeFileSync(
+      file,
+      at
+        .map((occurred_at, i) =>
+          JSON.stringify({
+            id: `rec_${i}`,
+            occurred_at,
+            surface: 'sdk-py',
+            model: 'claude-opus-5-5',
+            usage: { input_tokens: 0, output_tokens: 50_000 },
+          }),
+        )
+        .join('\n'),
+    );
+    const r = await report([file]);
+    assert.equal(r.files.messages_api, 1);
+    assert.equal(r.records.rejected, 0);
+    const cycles = r.plans[0].cycles;
+    assert.deepEqual(
+      cycles.map((c: { start: string; records: number; sdk_credit_used_usd: string }) => [
+        c.start.slice(0, 7),
+        c.records,
+        c.sdk_credit_used_usd,
+      ]),
+      [
+        ['2026-07', 1, '1'],
+        ['2026-08', 2, '2'],
+        ['2026-09', 0, '0'],
+        ['2026-10', 0, '0'],
+        ['2026-11', 0, '0'],
+        ['2026-12', 0, '0'],
+        ['2027-01', 1, '1'],
+      ],
+    );
+  });
+
+  it('a generated corpus (May to November) books every response, on every plan', async () => {
+    const manifest = generateCorpus({ out: join(dir, 'projects'), lines: 3000, seed: 5 });
+    const r = await report([join(dir, 'projects')], { plans: ['pro', 'team_premium'], anchor: null });
+    assert.equal(r.records.programmatic + r.records.interactive, manifest.records);
+    assert.equal(r.records.rejected, 0);
+    for (const plan of r.plans) {
+      assert.equal(
+        plan.cycles.reduce((n: number, c: { records: number }) => n + c.records, 0),
+        manifest.records,
+      );
+    }
   });
 });
 
