@@ -21,6 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { getAccountView, verifyLedger } from '../../src/app/index.ts';
 import { problemTable } from '../../src/http/errors.ts';
 import {
+  type Answer,
   adminToken,
   opus,
   record,
@@ -66,9 +67,9 @@ async function hostile(
 /** Runs `request`; when it is refused (a 4xx, or `refused(answer)`), nothing may have changed. */
 async function refusalWritesNothing(
   what: string,
-  request: () => Promise<{ status: number; json: unknown; text: string }>,
-  refused: (json: unknown) => boolean = () => false,
-) {
+  request: () => Promise<Answer>,
+  refused: (json: Answer['json']) => boolean = () => false,
+): Promise<Answer> {
   const before = await snapshot();
   const r = await request();
   if (r.status >= 400 || refused(r.json))
