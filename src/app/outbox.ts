@@ -144,8 +144,9 @@ export interface OutboxWrites {
   /** Locks one delivery (PostgreSQL: `FOR UPDATE`); undefined if there is none. */
   lockDelivery(id: string): Promise<DeliveryRow | undefined>;
   /**
-   * Pending deliveries with `attemptsMax` attempts or more whose lease ran out (a worker died
-   * during their last attempt), locked, skipping rows another transaction holds.
+   * Pending deliveries with `attemptsMax` attempts or more that no live lease holds (a worker died
+   * during their last attempt, or the bound was lowered since), locked, skipping rows another
+   * transaction holds.
    */
   takeStaleDeliveries(now: Instant, attemptsMax: number, limit: number): Promise<DeliveryRow[]>;
   /** Saves a delivery locked in this transaction (status, attempts, times, lease, log). */

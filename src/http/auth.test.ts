@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { makeEvent } from '../app/events.ts';
 import {
   adminToken,
   opus,
@@ -268,6 +269,56 @@ const cases: Case[] = [
     request: async () => ({ method: 'GET', url: '/metrics' }),
   },
   {
+    name: 'POST /v1/webhooks',
+    roles: ['admin', 'account', 'org_admin'],
+    scoped: 'account',
+    ok: 201,
+    // An org admin's endpoint covers its org; the others name an account.
+    request: async (t) => ({
+      method: 'POST',
+      url: '/v1/webhooks',
+      body: { url: hookUrl, events: ['credit.claimed'], ...scopeOf(t) },
+    }),
+  },
+  {
+    name: 'GET /v1/webhooks',
+    roles: ['admin', 'account', 'org_admin'],
+    ok: 200,
+    request: async () => ({ method: 'GET', url: '/v1/webhooks' }),
+  },
+  {
+    name: 'DELETE /v1/webhooks/{id}',
+    roles: ['admin', 'account', 'org_admin'],
+    scoped: 'account',
+    ok: 200,
+    request: async (t, _n, server) => ({
+      method: 'DELETE',
+      url: `/v1/webhooks/${await adminWebhook(server, t)}`,
+    }),
+  },
+  {
+    name: 'GET /v1/webhooks/{id}/deliveries',
+    roles: ['admin', 'account', 'org_admin'],
+    scoped: 'account',
+    ok: 200,
+    request: async (t, _n, server) => ({
+      method: 'GET',
+      url: `/v1/webhooks/${await adminWebhook(server, t)}/deliveries`,
+    }),
+  },
+  {
+    name: 'POST /v1/webhooks/{id}/deliveries/{delivery_id}/replay',
+    roles: ['admin'],
+    ok: 200,
+    request: async (t, n, server) => {
+      const id = await adminWebhook(server, t);
+      return {
+        method: 'POST',
+        url: `/v1/webhooks/${id}/deliveries/${await deadLetter(server, id, n)}/replay`,
+      };
+    },
+  },
+  {
     name: 'GET /healthz',
     roles: 'public',
     ok: 200,
@@ -280,6 +331,51 @@ const cases: Case[] = [
     request: async () => ({ method: 'GET', url: '/openapi.json' }),
   },
 ];
+
+const hookUrl = 'https://hooks.example.com/matrix';
+
+/** The webhook scope a target names: its org for an org admin's targets, else its account. */
+function scopeOf(t: Target): { account_id: string } | { org_id: string } {
+  return t.account.startsWith('acct_m') ? { org_id: t.org } : { account_id: t.account };
+}
+
+/** An endpoint in the target's scope, registered by the admin. */
+async function adminWebhook(server: TestServer, t: Target): Promise<string> {
+  const r = await server.call('POST', '/v1/webhooks', {
+    body: { url: hookUrl, events: ['credit.claimed'], ...scopeOf(t) },
+  });
+  assert.equal(r.status, 201, r.text);
+  return r.json.id as string;
+}
+
+/** A dead letter of that endpoint, written straight into the store (no worker runs here). */
+async function deadLetter(server: TestServer, endpointId: string, n: number): Promise<string> {
+  const event = makeEvent('credit.claimed', server.clock.now(), { id: 'acct_own', orgId: null }, {});
+  const id = `dlv_matrix_${n}`;
+  await server.store.transaction(async (tx) => {
+    await tx.enqueueEvents([event]);
+    const stored = (await tx.listEvents(0, 10_000)).find((e) => e.id === event.id)!;
+    await tx.insertDeliveries([
+      {
+        id,
+        endpointId,
+        eventSeq: stored.seq,
+        eventId: event.id,
+        eventType: event.type,
+        createdAt: server.clock.now(),
+        status: 'dead',
+        attempts: 10,
+        nextAttemptAt: null,
+        leasedUntil: null,
+        leaseToken: null,
+        lastAttemptAt: null,
+        deliveredAt: null,
+        log: [],
+      },
+    ]);
+  });
+  return id;
+}
 
 async function placeHold(t: TestServer, account: string, id: string): Promise<void> {
   const r = await t.call('POST', '/v1/authorize', {

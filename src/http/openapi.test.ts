@@ -34,8 +34,10 @@ const contract: { method: string; path: string; body?: boolean; query?: string[]
   { method: 'get', path: '/healthz' },
   { method: 'get', path: '/openapi.json' },
   { method: 'post', path: '/v1/test-clock', body: true },
-  // Webhooks (POST/GET /v1/webhooks, DELETE /v1/webhooks/{id}, GET …/deliveries) come with their
-  // own issue and are not served yet.
+  { method: 'post', path: '/v1/webhooks', body: true },
+  { method: 'get', path: '/v1/webhooks', query: ['limit', 'cursor'] },
+  { method: 'delete', path: '/v1/webhooks/{id}' },
+  { method: 'get', path: '/v1/webhooks/{id}/deliveries', query: ['limit', 'cursor'] },
 ];
 
 /** Served beyond the contract (API.md allows more), documented all the same. */
@@ -45,6 +47,7 @@ const extras: typeof contract = [
   { method: 'get', path: '/v1/me' },
   { method: 'get', path: '/v1/orgs/{id}' },
   { method: 'get', path: '/v1/test-clock' },
+  { method: 'post', path: '/v1/webhooks/{id}/deliveries/{delivery_id}/replay' },
   { method: 'get', path: '/metrics' },
 ];
 

@@ -24,6 +24,12 @@ import { meteringRoutes } from './routes/metering.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { type OtlpRouteOptions, otlpOptionsFromEnv, otlpRoutes } from './routes/otlp.ts';
 import { webRoutes } from './routes/web.ts';
+import {
+  installWebhookWorker,
+  type WebhookServerOptions,
+  webhookOptionsFromEnv,
+  webhookRoutes,
+} from './routes/webhooks.ts';
 import { installJsonParser, toWire } from './wire.ts';
 
 export interface ServerOptions {
@@ -42,6 +48,11 @@ export interface ServerOptions {
   otlp?: OtlpRouteOptions;
   /** The dashboard's static files at `/` (`routes/web.ts`); default true. */
   dashboard?: boolean;
+  /**
+   * Webhooks (`routes/webhooks.ts`): private receivers allowed, and the delivery worker; default from
+   * `CREDITPOOL_WEBHOOK_ALLOW_PRIVATE`, with no worker.
+   */
+  webhooks?: WebhookServerOptions;
 }
 
 /** Body bound of every route but `POST /v1/usage`: a settle carries one record; 64 kB is ample. */
@@ -130,8 +141,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   opsRoutes(app, deps);
   otlpRoutes(app, deps, options.otlp ?? otlpOptionsFromEnv(process.env));
   if (options.dashboard ?? true) webRoutes(app);
+  const webhooks = options.webhooks ?? webhookOptionsFromEnv(process.env, false);
+  webhookRoutes(app, deps, webhooks);
 
   installSweep(app, ctx, options.sweepIntervalMs ?? 0);
+  installWebhookWorker(app, ctx.store, webhooks);
   await app.ready();
   return app;
 }

@@ -7,8 +7,10 @@
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { type AlertSettings, alertSettingsFromEnv } from '../../app/events.ts';
 import { type AppContext, type Catalogues, createToken, ManualClock, systemClock } from '../../app/index.ts';
 import type { Store } from '../../app/ports.ts';
+import type { WebhookServerOptions } from '../../http/routes/webhooks.ts';
 import { parseFlags } from '../args.ts';
 import { type CliCommand, type CliIo, exitOk, exitRefused, exitUsage } from '../io.ts';
 import {
@@ -45,6 +47,10 @@ ${databaseHelp}
 Environment:
   CREDITPOOL_ADMIN_TOKEN  a token the server treats as an admin token
   CREDITPOOL_PRICES       a price catalogue file to use instead of the built-in one
+  CREDITPOOL_ALERT_THRESHOLDS     credit alert percentages (default 50,80,100)
+  CREDITPOOL_ALERT_EXPIRING_DAYS  warn this many days before a cycle closes (default 3; 0 = never)
+  CREDITPOOL_WEBHOOK_ALLOW_PRIVATE=1  allow webhook receivers on private or loopback addresses
+  CREDITPOOL_WEBHOOKS=off         no delivery worker in this process (endpoints still register)
   LOG_LEVEL               the server log level (default warn; info logs every request)
 
 SIGTERM or SIGINT stops taking requests, lets the ones in flight finish, closes the database,
@@ -98,8 +104,17 @@ export const serve: CliCommand = {
       );
     }
 
+    let alerts: AlertSettings;
+    let webhooks: WebhookServerOptions;
+    try {
+      alerts = alertSettingsFromEnv(io.env);
+      webhooks = (await import('../../http/routes/webhooks.ts')).webhookOptionsFromEnv(io.env, true);
+    } catch (error) {
+      await store.close();
+      return refuse(io, (error as Error).message);
+    }
     const testClock = args.values['test-clock'] ? new ManualClock(Date.now()) : null;
-    const ctx: AppContext = { store, clock: testClock ?? systemClock, catalogues };
+    const ctx: AppContext = { store, clock: testClock ?? systemClock, catalogues, alerts };
     const adminToken = io.env.CREDITPOOL_ADMIN_TOKEN || null;
     let firstToken: string | null = null;
     try {
@@ -114,6 +129,7 @@ export const serve: CliCommand = {
         testClock,
         logger: { level: io.env.LOG_LEVEL || 'warn' },
         sweepIntervalMs,
+        webhooks,
       });
       installGracefulShutdown(app, store);
       await app.listen({ host, port: Number(portText) });

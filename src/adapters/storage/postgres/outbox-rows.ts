@@ -74,7 +74,7 @@ export const outboxText = {
   deliverySave: `UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
     leased_until = $5, lease_token = $6, last_attempt_at = $7, delivered_at = $8, log = $9 WHERE id = $1`,
   deliveriesStale: `SELECT ${deliveryColumns} FROM webhook_deliveries WHERE status = 'pending' AND attempts >= $2
-    AND leased_until IS NOT NULL AND leased_until <= $1 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    AND (leased_until IS NULL OR leased_until <= $1) ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
   work: `SELECT EXISTS (SELECT 1 FROM events WHERE NOT fanned_out) AS waiting,
     (SELECT min(GREATEST(next_attempt_at, coalesce(leased_until, 0))) FROM webhook_deliveries
       WHERE status = 'pending') AS next_at`,

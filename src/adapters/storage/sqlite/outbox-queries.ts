@@ -329,7 +329,7 @@ export class OutboxQueries {
     const q = this.#q(
       'deliveriesStale',
       `SELECT ${deliveryColumns} FROM webhook_deliveries WHERE status = 'pending' AND attempts >= ?2
-       AND leased_until IS NOT NULL AND leased_until <= ?1 ORDER BY seq LIMIT ?3`,
+       AND (leased_until IS NULL OR leased_until <= ?1) ORDER BY seq LIMIT ?3`,
     );
     return (q.all(now, attemptsMax, limit) as Row[]).map(deliveryFromRow);
   }
