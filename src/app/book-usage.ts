@@ -19,6 +19,7 @@ import {
   remainingCredit,
   sessionWindowMs,
   usageCreditHeadroom,
+  type WindowFigures,
   weekWindowMs,
   windowHeadroom,
   windowsAt,
@@ -117,7 +118,7 @@ export function bookUsage(
       // The request that crosses a window's limit is counted whole: the window is a gate, not a pool.
       subscription = cost;
       countInWindows(book, account, rec.occurredAt, cost, catalogues);
-      windowAlerts(book, agg, rec, catalogues);
+      windowAlerts(book, agg, rec, windows);
     } else {
       split = allocateCharge(cost, 0n, headroomFor(agg, cycle, org, reserved));
     }
@@ -150,10 +151,13 @@ export function bookUsage(
 /**
  * `subscription_limit.reached` for each R10 window this record filled: counted whole, it took the
  * window from under its limit to at or over it. A full window sends later records elsewhere
- * (usage credits or a refusal), so each window fires once.
+ * (usage credits or a refusal), so each window fires once. `w` is the windows as they stood
+ * before the record was counted (`countInWindows` adds the cost to exactly these figures).
  */
-function windowAlerts(book: Book, agg: AccountAggregate, rec: PreparedRecord, catalogues: Catalogues): void {
-  const w = windowsAt(agg.account, rec.occurredAt, catalogues);
+function windowAlerts(book: Book, agg: AccountAggregate, rec: PreparedRecord, w: WindowFigures): void {
+  // The hot path: a record that fills neither window costs two comparisons.
+  const cost = rec.costUnits;
+  if (w.sessionUsedUnits + cost < w.sessionLimitUnits && w.weekUsedUnits + cost < w.weekLimitUnits) return;
   const windows = [
     {
       window: 'session',
@@ -169,10 +173,10 @@ function windowAlerts(book: Book, agg: AccountAggregate, rec: PreparedRecord, ca
     },
   ];
   for (const { window, used, limit, resetsAt } of windows) {
-    if (used < limit || used - rec.costUnits >= limit) continue;
+    if (used >= limit || used + cost < limit) continue;
     book.emit(agg.account, 'subscription_limit.reached', {
       window,
-      used_usd: usd(used),
+      used_usd: usd(used + cost),
       limit_usd: usd(limit),
       resets_at: time(resetsAt),
       record_id: rec.id,

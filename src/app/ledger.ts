@@ -154,10 +154,13 @@ export class Book {
   readonly events: EventRow[] = [];
   readonly recordedAt: Instant;
   readonly alerts: AlertSettings;
+  /** The thresholds as bigints, converted once per operation rather than once per record. */
+  readonly #thresholdUnits: bigint[];
 
   constructor(recordedAt: Instant, alerts: AlertSettings = defaultAlertSettings) {
     this.recordedAt = recordedAt;
     this.alerts = alerts;
+    this.#thresholdUnits = alerts.thresholdsPercent.map((p) => BigInt(p));
   }
 
   /** Adds an event about `account`, stamped with this operation's instant. */
@@ -229,27 +232,40 @@ export class Book {
   #creditAlerts(account: AccountRow, cycle: CycleRow, posting: PostingRow): void {
     const credit = cycle.grantedUnits + cycle.creditAdjustedUnits;
     const remaining = remainingCredit(cycle);
+    // remaining before this posting = remaining after it less its (negative) credit leg.
+    const exhausts = remaining <= 0n && remaining - posting.creditUnits > 0n;
+    // The hot path: most records cross nothing, and that costs one multiplication.
+    if (!exhausts && !this.#crossesNextThreshold(cycle, credit)) return;
     const crossed = thresholdsCrossed(
       this.alerts.thresholdsPercent,
       cycle.alertPercent,
       cycle.creditUsedUnits,
       credit,
     );
-    const figures = () => ({
+    const figures = {
       cycle: cycleData(cycle),
       credit_usd: usd(credit),
       used_usd: usd(cycle.creditUsedUnits),
       remaining_usd: usd(remaining),
       record_id: recordIdOf(posting.idem),
-    });
+    };
     for (const percent of crossed) {
-      this.emit(account, 'credit.threshold_reached', { threshold_percent: percent, ...figures() });
+      this.emit(account, 'credit.threshold_reached', { threshold_percent: percent, ...figures });
       cycle.alertPercent = percent;
     }
-    // remaining before this posting = remaining after it less its (negative) credit leg.
-    if (remaining <= 0n && remaining - posting.creditUnits > 0n) {
-      this.emit(account, 'credit.exhausted', { ...figures(), written_off_usd: usd(posting.writtenOffUnits) });
+    if (exhausts) {
+      this.emit(account, 'credit.exhausted', { ...figures, written_off_usd: usd(posting.writtenOffUnits) });
     }
+  }
+
+  /** Whether the first threshold above the cycle's mark is reached (`thresholdsCrossed`, the first step). */
+  #crossesNextThreshold(cycle: CycleRow, credit: bigint): boolean {
+    const thresholds = this.alerts.thresholdsPercent;
+    for (let i = 0; i < thresholds.length; i++) {
+      if (thresholds[i]! <= cycle.alertPercent) continue;
+      return credit > 0n && cycle.creditUsedUnits * 100n >= this.#thresholdUnits[i]! * credit;
+    }
+    return false;
   }
 
   private addDim(
