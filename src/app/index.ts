@@ -4,6 +4,13 @@
  */
 export { type AppContext, type Catalogues, defaultCatalogues, ManualClock, systemClock } from './context.ts';
 export { AppError, type AppErrorCode } from './errors.ts';
+export {
+  type AlertSettings,
+  alertSettingsFromEnv,
+  defaultAlertSettings,
+  type EventType,
+  eventTypes,
+} from './events.ts';
 export type { UsageResult } from './usage-record.ts';
 export { type AdjustInput, type AdjustResult, adjust } from './use-cases/adjust.ts';
 export { type AuthorizeInput, type AuthorizeResult, authorize } from './use-cases/authorize.ts';
@@ -37,3 +44,11 @@ export {
   type Statement,
 } from './use-cases/views.ts';
 export { type VoidResult, voidHold } from './use-cases/void-hold.ts';
+export {
+  type CreateWebhookInput,
+  createWebhook,
+  deleteWebhook,
+  listDeliveries,
+  listWebhooks,
+  replayDelivery,
+} from './webhooks/endpoints.ts';
