@@ -36,6 +36,14 @@ describe('replay inputs: detection by content', () => {
     const pretty = join(dir, 'pretty.txt');
     writeFileSync(pretty, JSON.stringify({ type: 'result', session_id: 's', modelUsage: {} }, null, 2));
     assert.equal(await detectFileKind(pretty), 'agent-sdk');
+    // Newer transcripts may open with a line that names no kind: the next line decides.
+    const snapshot = join(dir, 'session.log');
+    writeFileSync(
+      snapshot,
+      '{"type":"file-history-snapshot","messageId":"m1","snapshot":{},"isSnapshotUpdate":false}\n' +
+        '{"parentUuid":null,"isSidechain":false,"sessionId":"s","type":"user","message":{"role":"user","content":"hi"}}\n',
+    );
+    assert.equal(await detectFileKind(snapshot), 'transcript');
     const notes = join(dir, 'notes.md');
     writeFileSync(notes, '# notes\nnothing to bill here\n');
     assert.equal(await detectFileKind(notes), null);

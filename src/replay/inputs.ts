@@ -60,8 +60,11 @@ export interface InputOptions {
   onLines?: (linesRead: number, filesTotal: number) => void;
 }
 
-/** Bytes read to tell a file's kind: the first line of any of these formats starts within it. */
-export const sniffBytes = 64 * 1024;
+/**
+ * Bytes read to tell a file's kind: room for the first lines of any of these formats (a transcript
+ * line is a few kB; one holding a large tool result can be hundreds).
+ */
+export const sniffBytes = 1024 * 1024;
 /** Keys only a Claude Code transcript line carries (stream-json uses `session_id`, snake case). */
 const transcriptKeys = ['parentUuid', 'sessionId', 'isSidechain', 'leafUuid', 'userType'];
 const sdkMessageTypes = new Set([
@@ -92,8 +95,10 @@ export function kindOfValue(value: unknown): InputKind | null {
 }
 
 /**
- * Tells a file's kind from its first non-blank line, or, when that line is not JSON on its own (a
- * pretty-printed document), from the whole document (bounded by the adapters' document limit).
+ * Tells a file's kind from its first lines: the first complete line, within the first
+ * `sniffBytes`, that is a JSON value of a known kind decides (a transcript may open with a line
+ * that names none, such as `file-history-snapshot`). When no line there is JSON on its own (a
+ * pretty-printed document), the whole document decides, within the adapters' document limit.
  */
 export async function detectFileKind(path: string): Promise<InputKind | null> {
   const head = Buffer.allocUnsafe(sniffBytes);
@@ -105,13 +110,25 @@ export async function detectFileKind(path: string): Promise<InputKind | null> {
     closeSync(fd);
   }
   const text = head.toString('utf8', 0, length);
-  const firstLine = text.split('\n').find((line) => line.trim().length > 0);
-  if (firstLine === undefined) return null;
-  try {
-    return kindOfValue(JSON.parse(firstLine));
-  } catch {
-    // Not one JSON value per line: a document (pretty-printed), or a first line cut by the sniff.
+  const lines = text.split('\n');
+  // The last piece may be cut by the sniff: only whole lines are judged (unless it is the file's end).
+  if (length === sniffBytes) lines.pop();
+  let parsedAny = false;
+  for (const line of lines) {
+    if (line.trim().length === 0) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    // A JSONL line of any of these formats is an object: a bare string is a document's piece.
+    if (typeof value !== 'object' || value === null) continue;
+    parsedAny = true;
+    const kind = kindOfValue(value);
+    if (kind !== null) return kind;
   }
+  if (parsedAny || length === 0) return null;
   if (statSync(path).size > documentBytesMax) return null;
   try {
     return kindOfValue(JSON.parse(await readFile(path, 'utf8')));
