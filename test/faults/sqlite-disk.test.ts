@@ -96,7 +96,13 @@ describe('faults: SQLite disk full and read-only', {
 
       const filler = fillDisk(mount);
       phase = 'full';
-      await sleep(2_000);
+      // At least 2 s full, and until writes have failed: a write needs space only when the WAL must
+      // grow (SQLite reuses it after a checkpoint), so the first failures may take a moment.
+      const fullSince = Date.now();
+      const failedWrites = () => workload?.counts.unavailable503 ?? 0;
+      while (Date.now() - fullSince < 2_000 || (failedWrites() < 5 && Date.now() - fullSince < 15_000)) {
+        await sleep(100);
+      }
       const integrityWhileFull = await integrityCheck(path);
       const healthWhileFull = (await workload.client.call('GET', '/healthz')).status;
       unlinkSync(filler.path);
