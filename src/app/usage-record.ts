@@ -2,7 +2,7 @@
  * A usage record from outside, checked, classified (R1, R3) and priced, before any account is
  * touched. Everything here is a function of the record and the catalogues; refusals are values.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { policyAt } from '../core/policy.ts';
 import { price } from '../core/prices/index.ts';
 import { classifySurface } from '../core/surfaces.ts';
@@ -162,7 +162,8 @@ export function prepareRecord(raw: unknown, now: Instant, catalogues: Catalogues
  * content a conflict. 128 bits of SHA-256, base64url: compact to store, collision-free in practice.
  */
 export function requestHash(parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
+  // One-shot `hash` avoids a Hash object per record (measured: about half the cost per call).
+  return hash('sha256', JSON.stringify(parts), 'base64url').slice(0, 22);
 }
 
 /** A JSON value with object keys sorted, so equal content hashes equally whatever the key order. */
