@@ -28,8 +28,9 @@ export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<st
   // The org cycles to lock include every open cycle and active hold of those accounts: a roll may
   // close an old cycle (after a clock jump) and release holds whose usage credits sit in its counter.
   const orgCycles = new Map<number, Set<number>>();
-  for (const id of ids) {
-    const peek = await tx.getAccount(id);
+  // Issued together: the PostgreSQL adapter sends concurrent loads as one statement set.
+  const peeks = await Promise.all(ids.map((id) => tx.getAccount(id)));
+  for (const peek of peeks) {
     const orgNo = peek?.account.orgNo;
     if (peek === undefined || orgNo == null) continue;
     let starts = orgCycles.get(orgNo);
@@ -47,8 +48,11 @@ export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<st
   }
   const book = new Book(now, ctx.alerts);
   const accounts = new Map<string, AccountAggregate>();
-  for (const id of ids) {
-    const agg = await tx.lockAccount(id);
+  // In ascending id order, issued together: PostgreSQL runs one connection's statements in order
+  // (and the adapter locks a coalesced set in ascending id order), so the lock order holds.
+  const locked = await Promise.all(ids.map((id) => tx.lockAccount(id)));
+  for (const [i, id] of ids.entries()) {
+    const agg = locked[i];
     if (!agg) continue;
     if (agg.account.orgNo !== null && !orgs.has(agg.account.orgNo)) {
       throw new AppError('unavailable', 'account membership changed during the request; retry');

@@ -34,17 +34,27 @@ export async function recordUsage(ctx: AppContext, records: readonly unknown[]):
       else byAccount.set(prepared.record.accountId, [{ index: i, record: prepared.record }]);
     }
     const scope = await lockScope(ctx, tx, byAccount.keys());
-    for (const [accountId, list] of byAccount) {
+    // Earlier bookings under these ids (R12), looked up for every account at once (one round trip
+    // on PostgreSQL, where the adapter coalesces concurrent lookups).
+    const found = await Promise.all(
+      [...byAccount].map(([accountId, list]) => {
+        const agg = scope.accounts.get(accountId);
+        return agg
+          ? tx.findPostings(
+              agg.account.no,
+              list.map(({ record }) => usageIdem(record.id)),
+            )
+          : undefined;
+      }),
+    );
+    for (const [k, [accountId, list]] of [...byAccount].entries()) {
       const agg = scope.accounts.get(accountId);
-      if (!agg) {
+      const existing = found[k];
+      if (!agg || !existing) {
         for (const { index, record } of list)
           results[index] = rejected(record.id, 'not_found', `no account ${accountId}`);
         continue;
       }
-      const existing = await tx.findPostings(
-        agg.account.no,
-        list.map(({ record }) => usageIdem(record.id)),
-      );
       const org = orgOf(scope, agg);
       for (const { index, record } of list) {
         const idem = usageIdem(record.id);

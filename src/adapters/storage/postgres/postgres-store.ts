@@ -64,6 +64,7 @@ import {
   accountColumns,
   accountFromRow,
   appFromRow,
+  boolArrayLiteral,
   cycleColumns,
   cycleFromRow,
   type DbRow,
@@ -299,6 +300,58 @@ function checkLimit(limit: number): number {
 
 /** The account number behind `$1` (an account id), for queries issued before the lock returns. */
 const accountNoOfId = '(SELECT no FROM accounts WHERE id = $1)';
+/** Column types, in column order, for the one-statement-per-table writes (`unnestOf`). */
+type ColumnType = 'int8' | 'int4' | 'bool' | 'text';
+const cycleTypes: readonly ColumnType[] = [
+  ...(['int8', 'int8', 'int8', 'int4', 'bool'] as const),
+  ...Array<ColumnType>(11).fill('int8'), // granted … uc_held, exhausted_at
+  'int4', // alert_percent
+  'int8', // expiring_at
+];
+const holdTypes: readonly ColumnType[] = [
+  ...(['int8', 'text', 'int8', 'int8', 'int8', 'text', 'int8', 'int8', 'int8'] as const),
+  ...Array<ColumnType>(7).fill('text'), // usage_class … settled_record_id
+];
+const accountTypes: readonly ColumnType[] = [
+  ...(['int8', 'text', 'text', 'text', 'text', 'text', 'int8', 'text'] as const), // no … org_id
+  ...(['int8', 'int8', 'int8', 'int8', 'bool', 'int8', 'int8', 'int4', 'int4'] as const), // … closed_through_index
+  ...Array<ColumnType>(7).fill('int8'), // session_start … next_roll_at
+];
+
+/** `unnest($1::t1[], $2::t2[], …)`: rows sent as one array per column. */
+function unnestOf(types: readonly ColumnType[]): string {
+  return `unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+}
+
+/** `column = excluded.column` for every column but the key. */
+function setFromExcluded(columns: string, key: readonly string[]): string {
+  return columnNames(columns)
+    .filter((c) => !key.includes(c))
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ');
+}
+
+function columnNames(columns: string): string[] {
+  return columns.split(',').map((c) => c.trim());
+}
+
+const cycleUpsertSet = setFromExcluded(cycleColumns, ['account_no', 'start']);
+const holdUpsertSet = setFromExcluded(holdColumns, ['account_no', 'id']);
+const accountUpdateSet = columnNames(accountColumns)
+  .filter((c) => c !== 'no' && c !== 'id')
+  .map((c) => `${c} = u.${c}`)
+  .join(', ');
+
+/** The account numbers behind `$1` (account ids), likewise. */
+const accountNosOfIds = 'SELECT no FROM accounts WHERE id = ANY($1::text[])';
+
+/** The posting columns, qualified by a table alias. */
+function postingColumnsOf(alias: string): string {
+  return postingColumns
+    .split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
+}
 
 /** The SQL, one place: each text is prepared once per connection. */
 const text = {
@@ -335,27 +388,44 @@ const text = {
   openAppSpend: `SELECT d.cycle_start, d.key, d.cost_units FROM dims d
     JOIN cycles c ON c.account_no = d.account_no AND c.start = d.cycle_start
     WHERE d.account_no = ${accountNoOfId} AND d.dim = 'app' AND NOT c.closed ORDER BY d.cycle_start, d.key`,
+  // Coalesced loads ("Coalesced loads" below): several accounts in one statement each.
+  accountsByIds: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[])`,
+  // ORDER BY before FOR UPDATE: the rows are locked as they come out of the sort, in ascending id
+  // order, like one-by-one calls in that order.
+  accountsLockByIds: `SELECT ${accountColumns} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  openCyclesOfIds: `SELECT ${cycleColumns} FROM cycles WHERE account_no IN (${accountNosOfIds}) AND NOT closed
+    ORDER BY account_no, start`,
+  activeHoldsOfIds: `SELECT ${holdColumns} FROM holds WHERE account_no IN (${accountNosOfIds}) AND status = 'active'
+    ORDER BY account_no, id`,
+  appsOfIds: `SELECT account_no, app, cycle_cap_units, blocked FROM apps WHERE account_no IN (${accountNosOfIds})
+    ORDER BY account_no, app`,
+  openAppSpendOfIds: `SELECT d.account_no, d.cycle_start, d.key, d.cost_units FROM dims d
+    JOIN cycles c ON c.account_no = d.account_no AND c.start = d.cycle_start
+    WHERE d.account_no IN (${accountNosOfIds}) AND d.dim = 'app' AND NOT c.closed
+    ORDER BY d.account_no, d.cycle_start, d.key`,
+  postingsByAccountIdems: `SELECT ${postingColumnsOf('p')} FROM unnest($1::int8[], $2::text[]) AS k(account_no, idem)
+    JOIN postings p ON p.account_no = k.account_no AND p.idem = k.idem`,
   cycleGet: `SELECT ${cycleColumns} FROM cycles WHERE account_no = $1 AND start = $2`,
   cycleList: `SELECT ${cycleColumns} FROM cycles WHERE account_no = $1 ORDER BY start`,
   cycleUpsert: `INSERT INTO cycles (${cycleColumns})
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-    ON CONFLICT (account_no, start) DO UPDATE SET "end" = excluded."end", idx = excluded.idx,
-    closed = excluded.closed, granted_units = excluded.granted_units, credit_used_units = excluded.credit_used_units,
-    expired_units = excluded.expired_units, credit_adjusted_units = excluded.credit_adjusted_units,
-    uc_charged_units = excluded.uc_charged_units, written_off_units = excluded.written_off_units,
-    subscription_units = excluded.subscription_units, payg_units = excluded.payg_units,
-    credit_held_units = excluded.credit_held_units, uc_held_units = excluded.uc_held_units,
-    exhausted_at = excluded.exhausted_at, alert_percent = excluded.alert_percent, expiring_at = excluded.expiring_at`,
+    ON CONFLICT (account_no, start) DO UPDATE SET ${cycleUpsertSet}`,
+  cyclesUpsert: `INSERT INTO cycles (${cycleColumns}) SELECT * FROM ${unnestOf(cycleTypes)}
+    ON CONFLICT (account_no, start) DO UPDATE SET ${cycleUpsertSet}`,
+  holdUpsert: `INSERT INTO holds (${holdColumns})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    ON CONFLICT (account_no, id) DO UPDATE SET ${holdUpsertSet}`,
+  holdsUpsert: `INSERT INTO holds (${holdColumns}) SELECT * FROM ${unnestOf(holdTypes)}
+    ON CONFLICT (account_no, id) DO UPDATE SET ${holdUpsertSet}`,
+  accountsUpdate: `UPDATE accounts a SET ${accountUpdateSet} FROM ${unnestOf(accountTypes)} AS u(${accountColumns})
+    WHERE a.no = u.no AND a.id = u.id RETURNING a.no`,
+  // Deltas arrive summed per row: ON CONFLICT may touch each row once per statement.
+  dimsAddMany: `INSERT INTO dims (account_no, cycle_start, dim, key, cost_units)
+    SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::int8[])
+    ON CONFLICT (account_no, cycle_start, dim, key) DO UPDATE SET cost_units = dims.cost_units + excluded.cost_units`,
   holdGet: `SELECT ${holdColumns} FROM holds WHERE account_no = $1 AND id = $2`,
   holdAccounts: `SELECT a.id FROM holds h JOIN accounts a ON a.no = h.account_no WHERE h.id = $1
     ORDER BY a.id LIMIT $2`,
-  holdUpsert: `INSERT INTO holds (${holdColumns})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-    ON CONFLICT (account_no, id) DO UPDATE SET cycle_start = excluded.cycle_start,
-    created_at = excluded.created_at, expires_at = excluded.expires_at, status = excluded.status,
-    credit_units = excluded.credit_units, uc_units = excluded.uc_units, estimate_units = excluded.estimate_units,
-    usage_class = excluded.usage_class, source = excluded.source, surface = excluded.surface, app = excluded.app,
-    model = excluded.model, hash = excluded.hash, settled_record_id = excluded.settled_record_id`,
   appUpsert: `INSERT INTO apps (account_no, app, cycle_cap_units, blocked) VALUES ($1, $2, $3, $4)
     ON CONFLICT (account_no, app) DO UPDATE SET cycle_cap_units = excluded.cycle_cap_units,
     blocked = excluded.blocked`,
@@ -370,10 +440,6 @@ const text = {
   postingsByIdem: `SELECT ${postingColumns} FROM postings WHERE account_no = $1 AND idem = ANY($2::text[])`,
   dimsGet:
     'SELECT dim, key, cost_units FROM dims WHERE account_no = $1 AND cycle_start = $2 ORDER BY dim, key',
-  // Deltas arrive summed per (dim, key): ON CONFLICT may touch each row once per statement.
-  dimsAdd: `INSERT INTO dims (account_no, cycle_start, dim, key, cost_units)
-    SELECT $1, $2, d.dim, d.key, d.cost_units FROM unnest($3::text[], $4::text[], $5::int8[]) AS d(dim, key, cost_units)
-    ON CONFLICT (account_no, cycle_start, dim, key) DO UPDATE SET cost_units = dims.cost_units + excluded.cost_units`,
   tokenGet: 'SELECT hash, role, account_id, org_id, created_at FROM tokens WHERE hash = $1',
   tokenInsert: 'INSERT INTO tokens (hash, role, account_id, org_id, created_at) VALUES ($1, $2, $3, $4, $5)',
   accountIdsFirst: 'SELECT id FROM accounts ORDER BY id LIMIT $1',
@@ -382,6 +448,25 @@ const text = {
 };
 
 type Param = string | number | bigint | boolean | null;
+
+/** What a buffered write returns: it is answered when the buffer goes out ("Pipelined writes"). */
+const written: Promise<void> = Promise.resolve();
+
+/** Rows as one array literal per column, for `unnestOf`. */
+function columnArrays(rows: readonly Param[][], types: readonly ColumnType[]): string[] {
+  return types.map((type, c) => {
+    const column = rows.map((r) => r[c] ?? null);
+    if (type === 'text') return textArrayLiteral(column as (string | null)[]);
+    if (type === 'bool') return boolArrayLiteral(column as (boolean | null)[]);
+    return int8ArrayLiteral(column as (bigint | number | null)[]);
+  });
+}
+
+/** Calls waiting to go out together (see `coalesced`). */
+interface Coalescing<K, V> {
+  items: K[];
+  waiters: { resolve: (value: V) => void; reject: (error: unknown) => void }[];
+}
 
 class PgRead implements ReadTx {
   protected readonly q: Q;
@@ -427,7 +512,86 @@ class PgRead implements ReadTx {
   }
 
   getAccount(id: string): Promise<AccountAggregate | undefined> {
-    return this.loadAggregate(id, text.accountById);
+    return this.coalesced(this.#gets, id, (ids) =>
+      ids.length === 1
+        ? this.loadAggregate(ids[0]!, text.accountById).then((a) => [a])
+        : this.loadAggregates(ids, false),
+    );
+  }
+
+  readonly #gets: Coalescing<string, AccountAggregate | undefined> = { items: [], waiters: [] };
+  readonly #postingLookups: Coalescing<
+    { accountNo: number; idems: readonly string[] },
+    Map<string, PostingRow>
+  > = {
+    items: [],
+    waiters: [],
+  };
+
+  /**
+   * Coalesced loads. Calls made in the same tick (a use case's `Promise.all` over a batch's
+   * accounts) wait for the end of the tick and go out as one set of statements for all of them,
+   * instead of a round trip (and five statements) per account; a lone call goes out alone, as
+   * before. `run` answers each caller with its own item's result, in the order the items came.
+   */
+  protected coalesced<K, V>(batch: Coalescing<K, V>, item: K, run: (items: K[]) => Promise<V[]>): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
+      batch.items.push(item);
+      batch.waiters.push({ resolve, reject });
+      if (batch.items.length > 1) return;
+      queueMicrotask(() => {
+        const items = batch.items.splice(0);
+        const waiters = batch.waiters.splice(0);
+        run(items).then(
+          (values) => {
+            for (const [i, w] of waiters.entries()) w.resolve(values[i]!);
+          },
+          (error: unknown) => {
+            for (const w of waiters) w.reject(error);
+          },
+        );
+      });
+    });
+  }
+
+  /** Several aggregates in five statements, pipelined; `lock` locks the accounts in ascending id order first. */
+  protected async loadAggregates(ids: string[], lock: boolean): Promise<(AccountAggregate | undefined)[]> {
+    const idList = textArrayLiteral(ids);
+    const [accounts, cycles, holds, apps, spend] = await Promise.all([
+      this.run(lock ? text.accountsLockByIds : text.accountsByIds, [idList]),
+      this.run(text.openCyclesOfIds, [idList]),
+      this.run(text.activeHoldsOfIds, [idList]),
+      this.run(text.appsOfIds, [idList]),
+      this.run(text.openAppSpendOfIds, [idList]),
+    ]);
+    const byNo = new Map<number, AccountAggregate>();
+    const byId = new Map<string, AccountAggregate>();
+    for (const r of accounts) {
+      const aggregate: AccountAggregate = {
+        account: accountFromRow(r),
+        cycles: new Map(),
+        holds: new Map(),
+        apps: new Map(),
+        appSpend: new Map(),
+      };
+      byNo.set(aggregate.account.no, aggregate);
+      byId.set(aggregate.account.id, aggregate);
+    }
+    for (const r of cycles) byNo.get(num(r.account_no))?.cycles.set(num(r.start), cycleFromRow(r));
+    for (const r of holds) byNo.get(num(r.account_no))?.holds.set(r.id as string, holdFromRow(r));
+    for (const r of apps) byNo.get(num(r.account_no))?.apps.set(r.app as string, appFromRow(r));
+    for (const r of spend) {
+      const aggregate = byNo.get(num(r.account_no));
+      if (aggregate === undefined) continue;
+      const start = num(r.cycle_start);
+      let byApp = aggregate.appSpend.get(start);
+      if (byApp === undefined) {
+        byApp = new Map();
+        aggregate.appSpend.set(start, byApp);
+      }
+      byApp.set(r.key as string, units(r.cost_units));
+    }
+    return ids.map((id) => byId.get(id));
   }
 
   /**
@@ -492,13 +656,41 @@ class PgRead implements ReadTx {
   }
 
   async findPostings(accountNo: number, idems: readonly string[]): Promise<Map<string, PostingRow>> {
+    if (idems.length === 0) return new Map();
+    return this.coalesced(this.#postingLookups, { accountNo, idems }, (lookups) =>
+      lookups.length === 1 ? this.findPostingsOf(lookups[0]!) : this.findPostingsOfMany(lookups),
+    );
+  }
+
+  private async findPostingsOf({ accountNo, idems }: { accountNo: number; idems: readonly string[] }) {
     const found = new Map<string, PostingRow>();
-    if (idems.length === 0) return found;
     for (const row of await this.run(text.postingsByIdem, [accountNo, textArrayLiteral(idems)])) {
       const posting = postingFromRow(row);
       found.set(posting.idem!, posting);
     }
-    return found;
+    return [found];
+  }
+
+  /** Several accounts' lookups in one statement: (account, idem) pairs joined with the unique index. */
+  private async findPostingsOfMany(lookups: { accountNo: number; idems: readonly string[] }[]) {
+    const nos: number[] = [];
+    const idems: string[] = [];
+    for (const l of lookups) {
+      for (const idem of l.idems) {
+        nos.push(l.accountNo);
+        idems.push(idem);
+      }
+    }
+    const byAccount = new Map<number, Map<string, PostingRow>>(lookups.map((l) => [l.accountNo, new Map()]));
+    for (const row of await this.run(text.postingsByAccountIdems, [
+      int8ArrayLiteral(nos),
+      textArrayLiteral(idems),
+    ])) {
+      const posting = postingFromRow(row);
+      byAccount.get(posting.accountNo)!.set(posting.idem!, posting);
+    }
+    // Two lookups for one account answer from the same map (a copy each: callers add to theirs).
+    return lookups.map((l) => new Map(byAccount.get(l.accountNo)));
   }
 
   async getHold(accountNo: number, holdId: string): Promise<HoldRow | undefined> {
@@ -613,14 +805,79 @@ class PgTx extends PgRead implements Tx {
     return Promise.resolve();
   }
 
+  /** Full-row writes waiting to go out as one statement per table, the last save of a row winning. */
+  readonly #cycleRows = new Map<string, Param[]>();
+  readonly #holdRows = new Map<string, Param[]>();
+  readonly #accountRows = new Map<number, Param[]>();
+  /** Dims deltas waiting to go out, summed per row. */
+  readonly #dimDeltas = new Map<string, DimFigure & { accountNo: number; cycleStart: Instant }>();
+
+  /**
+   * Sends the buffered row writes: one statement per table (a single row keeps its one-row
+   * statement). Called before anything else goes out (`run`) and before COMMIT, so every statement
+   * this transaction sends later sees them, as if each had gone out at its call.
+   */
+  #sendBuffered(): void {
+    const rows = (buffer: Map<unknown, Param[]>) => {
+      const list = [...buffer.values()];
+      buffer.clear();
+      return list;
+    };
+    if (this.#cycleRows.size > 0) {
+      const list = rows(this.#cycleRows);
+      if (list.length === 1) this.#send(text.cycleUpsert, list[0]!);
+      else this.#send(text.cyclesUpsert, columnArrays(list, cycleTypes));
+    }
+    if (this.#holdRows.size > 0) {
+      const list = rows(this.#holdRows);
+      if (list.length === 1) this.#send(text.holdUpsert, list[0]!);
+      else this.#send(text.holdsUpsert, columnArrays(list, holdTypes));
+    }
+    if (this.#accountRows.size > 0) {
+      const list = rows(this.#accountRows);
+      const notFound = (no: unknown) =>
+        new StoreError(
+          'not_found',
+          `no account ${String(no)} (${String(list.find((r) => r[0] === no)?.[1])})`,
+        );
+      if (list.length === 1) {
+        this.#send(text.accountUpdate, list[0]!, (result) => {
+          if (result.count === 0) throw notFound(list[0]![0]);
+        });
+      } else {
+        this.#send(text.accountsUpdate, columnArrays(list, accountTypes), (result) => {
+          const updated = new Set(result.map((r) => num(r.no)));
+          const missing = list.find((r) => !updated.has(r[0] as number));
+          if (missing) throw notFound(missing[0]);
+        });
+      }
+    }
+    if (this.#dimDeltas.size > 0) {
+      // Sorted, so two transactions upserting the same rows would lock them in the same order.
+      const figures = [...this.#dimDeltas.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, f]) => f);
+      this.#dimDeltas.clear();
+      this.#send(text.dimsAddMany, [
+        int8ArrayLiteral(figures.map((f) => f.accountNo)),
+        int8ArrayLiteral(figures.map((f) => f.cycleStart)),
+        textArrayLiteral(figures.map((f) => f.dim)),
+        textArrayLiteral(figures.map((f) => f.key)),
+        int8ArrayLiteral(figures.map((f) => f.costUnits)),
+      ]);
+    }
+  }
+
   /** Waits for the answer to every write sent so far; rejects with the first failure. */
   async writesAnswered(): Promise<void> {
+    this.#sendBuffered();
     while (this.#writes.length > 0) await Promise.all(this.#writes.splice(0));
     if (this.#writeError !== undefined) throw this.#writeError;
   }
 
   /** Reads (and awaited writes): after a pipelined write failed, its error is the one to report. */
   protected override async run(sqlText: string, params: readonly Param[]): Promise<Result> {
+    this.#sendBuffered();
     try {
       return await super.run(sqlText, params);
     } catch (error) {
@@ -709,46 +966,47 @@ class PgTx extends PgRead implements Tx {
   }
 
   lockAccount(id: string): Promise<AccountAggregate | undefined> {
-    return this.loadAggregate(id, text.accountLock);
-  }
-
-  saveAccount(row: AccountRow): Promise<void> {
-    return this.#send(
-      text.accountUpdate,
-      [
-        row.no,
-        row.id,
-        row.kind,
-        row.plan,
-        row.pendingPlan,
-        row.status,
-        row.orgNo,
-        row.orgId,
-        row.billingAnchor,
-        row.createdAt,
-        row.claimedAt,
-        row.claimEffectiveAt,
-        row.ucEnabled,
-        row.ucMonthlyLimitUnits,
-        row.memberLimitUnits,
-        row.grantedThroughIndex,
-        row.closedThroughIndex,
-        row.sessionStart,
-        row.sessionUsedUnits,
-        row.weekStart,
-        row.weekUsedUnits,
-        row.lastActivityAt,
-        row.nextSeq,
-        row.nextRollAt,
-      ],
-      (result) => {
-        if (result.count === 0) throw new StoreError('not_found', `no account ${row.no} (${row.id})`);
-      },
+    return this.coalesced(this.#locks, id, (ids) =>
+      ids.length === 1
+        ? this.loadAggregate(ids[0]!, text.accountLock).then((a) => [a])
+        : this.loadAggregates(ids, true),
     );
   }
 
+  readonly #locks: Coalescing<string, AccountAggregate | undefined> = { items: [], waiters: [] };
+
+  saveAccount(row: AccountRow): Promise<void> {
+    this.#accountRows.set(row.no, [
+      row.no,
+      row.id,
+      row.kind,
+      row.plan,
+      row.pendingPlan,
+      row.status,
+      row.orgNo,
+      row.orgId,
+      row.billingAnchor,
+      row.createdAt,
+      row.claimedAt,
+      row.claimEffectiveAt,
+      row.ucEnabled,
+      row.ucMonthlyLimitUnits,
+      row.memberLimitUnits,
+      row.grantedThroughIndex,
+      row.closedThroughIndex,
+      row.sessionStart,
+      row.sessionUsedUnits,
+      row.weekStart,
+      row.weekUsedUnits,
+      row.lastActivityAt,
+      row.nextSeq,
+      row.nextRollAt,
+    ]);
+    return written;
+  }
+
   saveCycle(row: CycleRow): Promise<void> {
-    return this.#send(text.cycleUpsert, [
+    this.#cycleRows.set(`${row.accountNo}:${row.start}`, [
       row.accountNo,
       row.start,
       row.end,
@@ -768,10 +1026,11 @@ class PgTx extends PgRead implements Tx {
       row.alertPercent,
       row.expiringAt,
     ]);
+    return written;
   }
 
   putHold(row: HoldRow): Promise<void> {
-    return this.#send(text.holdUpsert, [
+    this.#holdRows.set(`${row.accountNo}\0${row.id}`, [
       row.accountNo,
       row.id,
       row.cycleStart,
@@ -789,6 +1048,7 @@ class PgTx extends PgRead implements Tx {
       row.hash,
       row.settledRecordId,
     ]);
+    return written;
   }
 
   saveApp(row: AppPolicyRow): Promise<void> {
@@ -831,22 +1091,12 @@ class PgTx extends PgRead implements Tx {
     if (deltas.length > dimsPerAddMax) {
       throw new RangeError(`addDims takes at most ${dimsPerAddMax} deltas, got ${deltas.length}`);
     }
-    const sums = new Map<string, DimFigure>();
     for (const d of deltas) {
-      const k = `${d.dim}\0${d.key}`;
-      const sum = sums.get(k);
+      const k = `${accountNo}\0${cycleStart}\0${d.dim}\0${d.key}`;
+      const sum = this.#dimDeltas.get(k);
       if (sum) sum.costUnits += d.costUnits;
-      else sums.set(k, { ...d });
+      else this.#dimDeltas.set(k, { ...d, accountNo, cycleStart });
     }
-    // Sorted, so two transactions upserting the same rows lock them in the same order.
-    const figures = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
-    await this.#send(text.dimsAdd, [
-      accountNo,
-      cycleStart,
-      textArrayLiteral(figures.map((f) => f.dim)),
-      textArrayLiteral(figures.map((f) => f.key)),
-      int8ArrayLiteral(figures.map((f) => f.costUnits)),
-    ]);
   }
 
   async insertToken(row: TokenRow): Promise<void> {

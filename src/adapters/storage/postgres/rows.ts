@@ -243,6 +243,11 @@ export function int8ArrayLiteral(values: readonly (bigint | number | null)[]): s
     .join(',')}}`;
 }
 
+/** A `bool[]` literal (`{t,f,NULL}`). */
+export function boolArrayLiteral(values: readonly (boolean | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : v ? 't' : 'f')).join(',')}}`;
+}
+
 /** A `text[]` literal: every element quoted (so the string "NULL" stays a string), `\` and `"` escaped. */
 export function textArrayLiteral(values: readonly (string | null)[]): string {
   return `{${values
