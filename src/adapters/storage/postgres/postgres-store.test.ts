@@ -17,6 +17,7 @@ import { outboxContract } from '../outbox.contract.ts';
 import {
   accountFixture,
   cycleFixture,
+  holdFixture,
   orgFixture,
   postingFixture,
   storeContract,
@@ -241,6 +242,76 @@ test('postgres store: a pipelined write that fails fails its transaction with it
     );
     assert.equal((await store.read((tx) => tx.getAccount('acct-a')))?.account.nextSeq, a.nextSeq);
   } finally {
+    await cleanup();
+  }
+});
+
+test('postgres store: loads issued together answer exactly as one-by-one calls, and locks taken together never deadlock', async () => {
+  const { store, database, cleanup } = await freshStore({ max: 4 });
+  const second = await openPostgresStore({ url: urlOf(database), max: 4 });
+  try {
+    const ids = ['acct-c', 'acct-a', 'acct-b'];
+    const rows = await store.transaction(async (tx) =>
+      Promise.all(ids.map((id) => tx.insertAccount(accountFixture(id)))),
+    );
+    const anchor = rows[0]!.billingAnchor;
+    await store.transaction(async (tx) => {
+      for (const [i, a] of rows.entries()) {
+        await tx.saveCycle(cycleFixture(a.no, anchor, 0, { creditUsedUnits: BigInt(i + 1) }));
+        await tx.putHold(holdFixture(a.no, `h-${i}`, { cycleStart: anchor }));
+        await tx.saveApp({ accountNo: a.no, app: `app-${i}`, cycleCapUnits: null, blocked: i === 1 });
+        await tx.append([postingFixture(a.no, 1, { cycleStart: anchor, idem: `u:r-${i}` })]);
+        await tx.addDims(a.no, anchor, [{ dim: 'app', key: `app-${i}`, costUnits: BigInt(10 * (i + 1)) }]);
+      }
+    });
+    const wanted = [...ids, 'acct-missing'];
+    const oneByOne = await store.transaction(async (tx) => {
+      const out = [];
+      for (const id of wanted) out.push(await tx.lockAccount(id));
+      return out;
+    });
+    const together = await store.transaction((tx) => Promise.all(wanted.map((id) => tx.lockAccount(id))));
+    assert.deepEqual(together, oneByOne);
+    assert.equal(together[3], undefined);
+    assert.deepEqual(await store.read((tx) => Promise.all(wanted.map((id) => tx.getAccount(id)))), oneByOne);
+    // Idempotency lookups together, one account asked twice: each caller gets its own answer.
+    const [a, b] = [rows[1]!, rows[2]!];
+    const lookups: [number, string[]][] = [
+      [a.no, ['u:r-1', 'u:none']],
+      [b.no, ['u:r-2']],
+      [a.no, ['u:r-1']],
+      [b.no, ['u:r-1']],
+    ];
+    const separately = await store.read(async (tx) => {
+      const out = [];
+      for (const [no, idems] of lookups) out.push(await tx.findPostings(no, idems));
+      return out;
+    });
+    const coalesced = await store.read((tx) =>
+      Promise.all(lookups.map(([no, idems]) => tx.findPostings(no, idems))),
+    );
+    assert.deepEqual(coalesced, separately);
+    assert.deepEqual([...coalesced[0]!.keys()], ['u:r-1']);
+    assert.equal(coalesced[3]!.size, 0);
+    // Two pools (two processes) locking the same accounts together, in opposite call orders: the
+    // coalesced lock is taken in ascending id order, so they queue, never deadlock, and no update
+    // is lost.
+    const bump = (s: PostgresStore, order: string[]) =>
+      s.transaction(async (tx) => {
+        const aggs = await Promise.all(order.map((id) => tx.lockAccount(id)));
+        for (const agg of aggs) {
+          agg!.account.sessionUsedUnits += 1n;
+          await tx.saveAccount(agg!.account);
+        }
+      });
+    const rounds = 20;
+    await Promise.all(
+      Array.from({ length: rounds }, () => [bump(store, ids), bump(second, [...ids].reverse())]).flat(),
+    );
+    const after = await store.read((tx) => Promise.all(ids.map((id) => tx.getAccount(id))));
+    for (const agg of after) assert.equal(agg?.account.sessionUsedUnits, BigInt(2 * rounds));
+  } finally {
+    await second.close();
     await cleanup();
   }
 });

@@ -689,8 +689,16 @@ class PgRead implements ReadTx {
       const posting = postingFromRow(row);
       byAccount.get(posting.accountNo)!.set(posting.idem!, posting);
     }
-    // Two lookups for one account answer from the same map (a copy each: callers add to theirs).
-    return lookups.map((l) => new Map(byAccount.get(l.accountNo)));
+    // Each caller gets a map of its own (callers add to theirs), with only the idems it asked for.
+    return lookups.map((l) => {
+      const found = byAccount.get(l.accountNo)!;
+      const own = new Map<string, PostingRow>();
+      for (const idem of l.idems) {
+        const posting = found.get(idem);
+        if (posting) own.set(idem, posting);
+      }
+      return own;
+    });
   }
 
   async getHold(accountNo: number, holdId: string): Promise<HoldRow | undefined> {
