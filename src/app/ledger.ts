@@ -35,6 +35,7 @@ import type {
   HoldRow,
   OrgCycleRow,
   OrgRow,
+  Pool,
   PostingKind,
   PostingRow,
   UsageClassName,
@@ -106,6 +107,17 @@ export function applyPosting(cycle: CycleRow, posting: PostingRow): void {
 
 function unreachableKind(kind: never): never {
   throw new Error(`unknown posting kind ${String(kind)}`);
+}
+
+/** A posting's legs by pool, in the order the entry listing shows them. */
+export function postingLegs(p: PostingRow): [Pool, bigint][] {
+  return [
+    ['sdk_credit', p.creditUnits],
+    ['usage_credits', p.ucUnits],
+    ['subscription', p.subscriptionUnits],
+    ['written_off', p.writtenOffUnits],
+    ['pay_as_you_go', p.paygUnits],
+  ];
 }
 
 /** Granted plus adjustments, less used and expired: what is left of the cycle's credit. */
@@ -205,6 +217,11 @@ export class Book {
     this.postings.push(posting);
     this.#accounts.add(account);
     this.#cycles.add(cycle);
+    if (posting.kind === 'adjustment') {
+      for (const [pool, amount] of postingLegs(posting)) {
+        if (amount !== 0n) this.addDim(account.no, cycle.start, 'adjustment', pool, amount);
+      }
+    }
     if (posting.costUnits !== 0n && posting.kind !== 'reclassification') {
       const sign = posting.kind === 'reversal' ? -1n : 1n;
       const cost = sign * posting.costUnits;
@@ -561,8 +578,12 @@ export function rollAccount(
     if (closeAt > now) break;
     closeCycle(book, agg, cycle, closeAt, org);
   }
-  account.nextRollAt = nextRollAt(agg, catalogues);
-  book.touchAccount(account);
+  // Only a change is written: a roll with nothing due must leave a read-only request write-free.
+  const next = nextRollAt(agg, catalogues);
+  if (next !== account.nextRollAt) {
+    account.nextRollAt = next;
+    book.touchAccount(account);
+  }
 }
 
 /**

@@ -128,8 +128,11 @@ export interface CycleRow {
   expiringAt: Instant | null;
 }
 
-/** Cost by surface, app and model, per cycle: the statement's breakdowns (R17). */
-export type DimName = 'surface' | 'app' | 'model';
+/**
+ * Cost by surface, app and model, per cycle: the statement's breakdowns (R17). `adjustment` keys
+ * the sum of adjustment legs by pool, so a statement never scans the journal for them.
+ */
+export type DimName = 'surface' | 'app' | 'model' | 'adjustment';
 
 export interface PostingRow {
   accountNo: number;

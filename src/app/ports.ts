@@ -64,6 +64,12 @@ export interface ReadTx extends OutboxReads {
   getOrgCycle(orgNo: number, cycleStart: Instant): Promise<OrgCycleRow | undefined>;
   /** The account with its open cycles, active holds, app policies and app spend; unlocked. */
   getAccount(id: string): Promise<AccountAggregate | undefined>;
+  /**
+   * Optional: the account as it stands, for planning which locks to take (its org, its open cycles
+   * and holds). May return a shared cached object: callers only read it, and must lock the account
+   * before relying on anything. Adapters without a cheaper way leave it out (`getAccount` is used).
+   */
+  peekAccount?(id: string): Promise<AccountAggregate | undefined>;
   listOrgMembers(orgNo: number): Promise<AccountRow[]>;
   getCycle(accountNo: number, cycleStart: Instant): Promise<CycleRow | undefined>;
   /** Every cycle row of the account, oldest first. */

@@ -29,7 +29,7 @@ export async function lockScope(ctx: AppContext, tx: Tx, accountIds: Iterable<st
   // close an old cycle (after a clock jump) and release holds whose usage credits sit in its counter.
   const orgCycles = new Map<number, Set<number>>();
   // Issued together: the PostgreSQL adapter sends concurrent loads as one statement set.
-  const peeks = await Promise.all(ids.map((id) => tx.getAccount(id)));
+  const peeks = await Promise.all(ids.map((id) => (tx.peekAccount ? tx.peekAccount(id) : tx.getAccount(id))));
   for (const peek of peeks) {
     const orgNo = peek?.account.orgNo;
     if (peek === undefined || orgNo == null) continue;

@@ -147,8 +147,11 @@ async function readOrgScope(tx: ReadTx, agg: AccountAggregate, now: Instant): Pr
 export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise<AuthorizeResult> {
   const now = ctx.clock.now();
   const c = check(ctx, input, now);
-  if (c.hold === null) {
-    // The gate's fast path: a read of the cached aggregate, no transaction, no write.
+  if (c.hold === null && ctx.store.kind === 'postgres') {
+    // The gate without a hold writes nothing. On PostgreSQL a lock-free read keeps concurrent
+    // gateways from queueing on the account's row lock. On SQLite the write-free transaction below
+    // is the fast path: it answers from the single writer's cached aggregate, commits nothing,
+    // and sees every acknowledged write (a read connection would load from disk).
     const fast = await ctx.store.read(async (tx) => {
       const agg = await tx.getAccount(c.accountId);
       if (!agg) throw new AppError('not_found', `no account ${c.accountId}`);

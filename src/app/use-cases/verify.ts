@@ -11,7 +11,7 @@
  */
 import { formatUsd } from '../../core/money.ts';
 import type { AppContext } from '../context.ts';
-import { applyPosting, emptyCycle, remainingCredit } from '../ledger.ts';
+import { applyPosting, emptyCycle, postingLegs, remainingCredit } from '../ledger.ts';
 import type { CycleRow, HoldRow, PostingRow } from '../model.ts';
 import type { ReadTx } from '../ports.ts';
 
@@ -113,6 +113,13 @@ async function verifyAccount(
           report.problems.push(
             `${id}: usage posting ${p.seq}: its legs add up to ${usd(legs)}, its cost is ${usd(p.costUnits)}`,
           );
+      }
+      if (p.kind === 'adjustment') {
+        for (const [pool, amount] of postingLegs(p)) {
+          if (amount === 0n) continue;
+          const k = `${p.cycleStart}|adjustment|${pool}`;
+          dims.set(k, (dims.get(k) ?? 0n) + amount);
+        }
       }
       if (p.costUnits !== 0n && p.kind !== 'reclassification') {
         const cost = p.kind === 'reversal' ? -p.costUnits : p.costUnits;

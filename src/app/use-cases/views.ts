@@ -13,6 +13,7 @@ import {
   cycleCloseAt,
   needsRoll,
   planCredit,
+  postingLegs,
   remainingCredit,
   sessionWindowMs,
   weekWindowMs,
@@ -186,7 +187,7 @@ export async function getStatement(
       throw new AppError('not_found', `no statement for the cycle starting ${formatInstant(cycleStart)}`);
     const c: CycleRow = row ?? { ...emptyFigures(a.no, wanted), closed: false };
     const dims = row ? await tx.getDims(a.no, wanted.start) : [];
-    const adjustments = row ? await sumAdjustments(tx, a.no, wanted.start) : 0n;
+    const adjustments = dims.filter((d) => d.dim === 'adjustment').reduce((t, d) => t + d.costUnits, 0n);
     const byDim = (dim: 'surface' | 'app' | 'model') =>
       dims.filter((d) => d.dim === dim && d.costUnits !== 0n).sort((x, y) => (x.key < y.key ? -1 : 1));
     return {
@@ -241,21 +242,6 @@ function emptyFigures(accountNo: number, cycle: { index: number; start: Instant;
   };
 }
 
-/** Adjustments are rare: summing their postings on read keeps the cycle row small. */
-async function sumAdjustments(tx: ReadTx, accountNo: number, cycleStart: Instant): Promise<bigint> {
-  let total = 0n;
-  let afterSeq = 0;
-  for (;;) {
-    const page = await tx.listPostings(accountNo, { cycleStart, afterSeq, limit: 5000 });
-    for (const p of page) {
-      if (p.kind === 'adjustment')
-        total += p.creditUnits + p.ucUnits + p.writtenOffUnits + p.subscriptionUnits + p.paygUnits;
-    }
-    if (page.length < 5000) return total;
-    afterSeq = page[page.length - 1]!.seq;
-  }
-}
-
 export interface Entry {
   id: string;
   seq: number;
@@ -274,13 +260,7 @@ export interface Entry {
 
 /** One entry per non-zero leg of a posting; ids are `<seq>.<pool>` so they are stable. */
 export function entriesOf(p: PostingRow): Entry[] {
-  const legs: [Pool, bigint][] = [
-    ['sdk_credit', p.creditUnits],
-    ['usage_credits', p.ucUnits],
-    ['subscription', p.subscriptionUnits],
-    ['written_off', p.writtenOffUnits],
-    ['pay_as_you_go', p.paygUnits],
-  ];
+  const legs = postingLegs(p);
   const ref = p.idem === null ? null : p.idem.slice(2);
   return legs
     .filter(([, amount]) => amount !== 0n)

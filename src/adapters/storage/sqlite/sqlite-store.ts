@@ -318,6 +318,11 @@ class SqliteTx extends SqliteReadTx implements Tx {
     });
   }
 
+  /** The cached aggregate itself, uncopied: for lock planning only (see the port). */
+  peekAccount(id: string): Promise<AccountAggregate | undefined> {
+    return this.sql(() => this.#store.cached(id) ?? this.q.aggregate(id));
+  }
+
   insertOrg(row: Omit<OrgRow, 'no'>): Promise<OrgRow> {
     return this.#write(null, () => this.q.insertOrg(row));
   }
