@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import postgres from 'postgres';
+import type { AccountAggregate } from '../../../app/model.ts';
 import { isStoreError, StoreError } from '../../../app/store-error.ts';
 import { outboxContract } from '../outbox.contract.ts';
 import {
@@ -312,6 +313,38 @@ test('postgres store: loads issued together answer exactly as one-by-one calls, 
     for (const agg of after) assert.equal(agg?.account.sessionUsedUnits, BigInt(2 * rounds));
   } finally {
     await second.close();
+    await cleanup();
+  }
+});
+
+test('postgres store: peekAccount plans locks: the account row, and for org members their open cycles and active holds', async () => {
+  const { store, cleanup } = await freshStore();
+  try {
+    const org = await store.transaction((tx) => tx.insertOrg(orgFixture('org-a')));
+    const [member, solo] = await store.transaction((tx) =>
+      Promise.all([
+        tx.insertAccount(accountFixture('acct-m', { orgNo: org.no, orgId: org.id })),
+        tx.insertAccount(accountFixture('acct-s')),
+      ]),
+    );
+    await store.transaction(async (tx) => {
+      for (const a of [member!, solo!]) {
+        await tx.saveCycle(cycleFixture(a.no, a.billingAnchor, 0));
+        await tx.putHold(holdFixture(a.no, 'h-1', { cycleStart: a.billingAnchor }));
+      }
+    });
+    const [m, s, missing] = await store.read(async (tx) => {
+      const peek = (tx as { peekAccount?(id: string): Promise<AccountAggregate | undefined> }).peekAccount!;
+      return Promise.all(['acct-m', 'acct-s', 'acct-x'].map((id) => peek.call(tx, id)));
+    });
+    const full = await store.read((tx) => tx.getAccount('acct-m'));
+    assert.deepEqual(m!.account, full!.account);
+    assert.deepEqual(m!.cycles, full!.cycles);
+    assert.deepEqual(m!.holds, full!.holds);
+    assert.deepEqual(s!.account, (await store.read((tx) => tx.getAccount('acct-s')))!.account);
+    assert.equal(s!.cycles.size + s!.holds.size, 0, 'outside an org there is nothing to plan');
+    assert.equal(missing, undefined);
+  } finally {
     await cleanup();
   }
 });

@@ -520,6 +520,45 @@ class PgRead implements ReadTx {
   }
 
   readonly #gets: Coalescing<string, AccountAggregate | undefined> = { items: [], waiters: [] };
+  readonly #peeks: Coalescing<string, AccountAggregate | undefined> = { items: [], waiters: [] };
+
+  /**
+   * The account for lock planning (the port's optional `peekAccount`): what `lockScope` reads to
+   * know which org counters to lock first. The account row alone for accounts outside any org
+   * (there is nothing to plan: one statement instead of `getAccount`'s five); org members also
+   * with their open cycles and active holds (a second round trip), whose cycles' counters may
+   * need locking. App policies and spend are never loaded here. Unlocked, like `getAccount`.
+   */
+  peekAccount(id: string): Promise<AccountAggregate | undefined> {
+    return this.coalesced(this.#peeks, id, (ids) => this.peekAccounts(ids));
+  }
+
+  private async peekAccounts(ids: string[]): Promise<(AccountAggregate | undefined)[]> {
+    const byId = new Map<string, AccountAggregate>();
+    const byNo = new Map<number, AccountAggregate>();
+    for (const r of await this.run(text.accountsByIds, [textArrayLiteral(ids)])) {
+      const account = accountFromRow(r);
+      const aggregate = {
+        account,
+        cycles: new Map(),
+        holds: new Map(),
+        apps: new Map(),
+        appSpend: new Map(),
+      };
+      byId.set(account.id, aggregate);
+      if (account.orgNo !== null) byNo.set(account.no, aggregate);
+    }
+    if (byNo.size > 0) {
+      const members = textArrayLiteral([...byNo.values()].map((a) => a.account.id));
+      const [cycles, holds] = await Promise.all([
+        this.run(text.openCyclesOfIds, [members]),
+        this.run(text.activeHoldsOfIds, [members]),
+      ]);
+      for (const r of cycles) byNo.get(num(r.account_no))?.cycles.set(num(r.start), cycleFromRow(r));
+      for (const r of holds) byNo.get(num(r.account_no))?.holds.set(r.id as string, holdFromRow(r));
+    }
+    return ids.map((id) => byId.get(id));
+  }
   readonly #postingLookups: Coalescing<
     { accountNo: number; idems: readonly string[] },
     Map<string, PostingRow>
