@@ -78,7 +78,7 @@ export function checkAlertSettings(settings: AlertSettings): AlertSettings {
 
 /**
  * Alert settings from the environment (`serve`): `CREDITPOOL_ALERT_THRESHOLDS` ("50,80,100"; empty
- * = none) and `CREDITPOOL_ALERT_EXPIRING_DAYS` (a number of days, fractions allowed; 0 = never).
+ * = none) and `CREDITPOOL_ALERT_EXPIRING_DAYS` (a number of days, up to five decimals; 0 = never).
  */
 export function alertSettingsFromEnv(env: NodeJS.ProcessEnv): AlertSettings {
   const thresholdsText = env.CREDITPOOL_ALERT_THRESHOLDS;
@@ -95,9 +95,11 @@ export function alertSettingsFromEnv(env: NodeJS.ProcessEnv): AlertSettings {
           });
   let expiringLeadMs = defaultAlertSettings.expiringLeadMs;
   if (daysText !== undefined && daysText.trim() !== '') {
-    if (!/^\d{1,2}(\.\d{1,6})?$/.test(daysText.trim()))
+    if (!/^\d{1,2}(\.\d{1,5})?$/.test(daysText.trim()))
       throw new Error(`CREDITPOOL_ALERT_EXPIRING_DAYS: ${JSON.stringify(daysText)} is not a number of days`);
-    expiringLeadMs = Math.round(Number(daysText) * msPerDay);
+    // Integer arithmetic: five decimals of a day are whole milliseconds (a day is 86,400,000 ms).
+    const [whole = '0', fraction = ''] = daysText.trim().split('.');
+    expiringLeadMs = Number(whole) * msPerDay + (Number(fraction.padEnd(5, '0')) * msPerDay) / 100_000;
   }
   return checkAlertSettings({ thresholdsPercent, expiringLeadMs });
 }

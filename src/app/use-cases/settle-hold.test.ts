@@ -15,6 +15,7 @@ import {
   subscriber,
   usageRecord,
 } from '../../../test/support/ledger.ts';
+import { formatUsd, unitsPerCent } from '../../core/money.ts';
 import { formatInstant, msPerMinute } from '../../core/time.ts';
 
 const start = '2026-07-03T10:00:00Z';
@@ -24,7 +25,7 @@ async function hold(l: Ledger, id: string, estimateCents: number, surface = 'sdk
     account_id: 'a',
     surface,
     model: 'claude-opus-5-5',
-    hold: { id, estimate_usd: (estimateCents / 100).toFixed(2) },
+    hold: { id, estimate_usd: formatUsd(BigInt(estimateCents) * unitsPerCent) },
   });
   assert.equal(answer.decision, 'allow', `denied: ${answer.reason}`);
   return answer;
