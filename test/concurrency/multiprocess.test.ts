@@ -7,7 +7,8 @@
  * PostgreSQL comes from CREDITPOOL_TEST_DATABASE_URL (default: the local `test` database); the
  * test creates `cp_mp_<random>` and drops it WITH (FORCE) at the end. If the server cannot be
  * reached the test fails, never skips (CI starts PostgreSQL). `MP_SEED=<n>` replays one seed;
- * `MP_OPS=<n>` sets the operations per worker.
+ * `MP_OPS=<n>` sets the operations per worker; `MP_KEEP_DB=1` keeps the database for inspection
+ * (its name is printed; drop it by hand).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
