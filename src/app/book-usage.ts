@@ -117,7 +117,7 @@ export function bookUsage(
     if (windowHeadroom(windows) > 0n || reserved?.source === 'subscription') {
       // The request that crosses a window's limit is counted whole: the window is a gate, not a pool.
       subscription = cost;
-      countInWindows(book, account, rec.occurredAt, cost, catalogues);
+      countInWindows(book, account, rec.occurredAt, cost);
       windowAlerts(book, agg, rec, windows);
     } else {
       split = allocateCharge(cost, 0n, headroomFor(agg, cycle, org, reserved));

@@ -120,6 +120,49 @@ export function postingLegs(p: PostingRow): [Pool, bigint][] {
   ];
 }
 
+/**
+ * The breakdown deltas (R17) one posting adds: its cost by surface, model and app (a reversal
+ * takes its cost back, a reclassification moves no cost), and an adjustment's legs by pool. The
+ * one definition `Book.post` books and a store that writes figures behind its journal replays
+ * (storage/sqlite: write-behind), so both always agree.
+ */
+export function forEachDimDelta(
+  posting: PostingRow,
+  fn: (dim: DimFigure['dim'], key: string, cost: bigint) => void,
+): void {
+  if (posting.kind === 'adjustment') {
+    for (const [pool, amount] of postingLegs(posting)) if (amount !== 0n) fn('adjustment', pool, amount);
+  }
+  if (posting.costUnits === 0n || posting.kind === 'reclassification') return;
+  const cost = posting.kind === 'reversal' ? -posting.costUnits : posting.costUnits;
+  if (posting.surface !== null) fn('surface', posting.surface, cost);
+  if (posting.model !== null) fn('model', posting.model, cost);
+  if (posting.app !== null) fn('app', posting.app, cost);
+}
+
+/** Adds `cost` to the (dim, key) delta of a breakdown map keyed `dim\0key`. */
+export function addDimDelta(deltas: Map<string, DimFigure>, dim: DimFigure['dim'], key: string, cost: bigint): void {
+  const dimKey = `${dim}\u0000${key}`;
+  const existing = deltas.get(dimKey);
+  if (existing) existing.costUnits += cost;
+  else deltas.set(dimKey, { dim, key, costUnits: cost });
+}
+
+/** Keeps an aggregate's `appSpend` (R16 caps) in step with an app's cost in a cycle. */
+export function addAppSpend(
+  appSpend: Map<Instant, Map<string, bigint>>,
+  cycleStart: Instant,
+  app: string,
+  cost: bigint,
+): void {
+  let spend = appSpend.get(cycleStart);
+  if (!spend) {
+    spend = new Map();
+    appSpend.set(cycleStart, spend);
+  }
+  spend.set(app, (spend.get(app) ?? 0n) + cost);
+}
+
 /** Granted plus adjustments, less used and expired: what is left of the cycle's credit. */
 export function remainingCredit(cycle: CycleRow): bigint {
   return cycle.grantedUnits + cycle.creditAdjustedUnits - cycle.creditUsedUnits - cycle.expiredUnits;
@@ -217,26 +260,11 @@ export class Book {
     this.postings.push(posting);
     this.#accounts.add(account);
     this.#cycles.add(cycle);
-    if (posting.kind === 'adjustment') {
-      for (const [pool, amount] of postingLegs(posting)) {
-        if (amount !== 0n) this.addDim(account.no, cycle.start, 'adjustment', pool, amount);
-      }
-    }
-    if (posting.costUnits !== 0n && posting.kind !== 'reclassification') {
-      const sign = posting.kind === 'reversal' ? -1n : 1n;
-      const cost = sign * posting.costUnits;
-      if (posting.surface !== null) this.addDim(account.no, cycle.start, 'surface', posting.surface, cost);
-      if (posting.model !== null) this.addDim(account.no, cycle.start, 'model', posting.model, cost);
-      if (posting.app !== null) {
-        this.addDim(account.no, cycle.start, 'app', posting.app, cost);
-        let spend = agg.appSpend.get(cycle.start);
-        if (!spend) {
-          spend = new Map();
-          agg.appSpend.set(cycle.start, spend);
-        }
-        spend.set(posting.app, (spend.get(posting.app) ?? 0n) + cost);
-      }
-    }
+    const dims = this.#dimsOf(account.no, cycle.start);
+    forEachDimDelta(posting, (dim, key, cost) => {
+      addDimDelta(dims, dim, key, cost);
+      if (dim === 'app') addAppSpend(agg.appSpend, cycle.start, key, cost);
+    });
     return posting;
   }
 
@@ -285,23 +313,14 @@ export class Book {
     return false;
   }
 
-  private addDim(
-    accountNo: number,
-    cycleStart: Instant,
-    dim: DimFigure['dim'],
-    key: string,
-    cost: bigint,
-  ): void {
+  #dimsOf(accountNo: number, cycleStart: Instant): Map<string, DimFigure> {
     const id = `${accountNo}:${cycleStart}`;
     let entry = this.#dims.get(id);
     if (!entry) {
       entry = { accountNo, cycleStart, deltas: new Map() };
       this.#dims.set(id, entry);
     }
-    const dimKey = `${dim}\u0000${key}`;
-    const existing = entry.deltas.get(dimKey);
-    if (existing) existing.costUnits += cost;
-    else entry.deltas.set(dimKey, { dim, key, costUnits: cost });
+    return entry.deltas;
   }
 
   touchAccount(account: AccountRow): void {
@@ -743,22 +762,30 @@ export function windowsResetAt(w: WindowFigures): Instant {
 }
 
 /** Counts `units` into the windows as of `at` (R10). */
-export function countInWindows(
-  book: Book,
-  account: AccountRow,
-  at: Instant,
-  units: bigint,
-  catalogues: Catalogues,
-) {
-  const w = windowsAt(account, at, catalogues);
+export function countInWindows(book: Book, account: AccountRow, at: Instant, units: bigint) {
+  countInWindowFields(account, at, units);
+  book.touchAccount(account);
+}
+
+/**
+ * The window fields after counting `units` at `at`: the part of `countInWindows` that depends on
+ * nothing but the account's own fields, so a store can replay it from a usage posting's
+ * subscription leg (storage/sqlite: write-behind).
+ */
+export function countInWindowFields(account: AccountRow, at: Instant, units: bigint): void {
   const sessionOpen = account.sessionStart !== null && at < account.sessionStart + sessionWindowMs;
   const weekOpen = account.weekStart !== null && at < account.weekStart + weekWindowMs;
   // A late record (dated before the open window) must not move a window's start backwards.
-  account.sessionStart = sessionOpen ? account.sessionStart : w.sessionStart;
-  account.sessionUsedUnits = w.sessionUsedUnits + units;
-  account.weekStart = weekOpen ? account.weekStart : w.weekStart;
-  account.weekUsedUnits = w.weekUsedUnits + units;
-  book.touchAccount(account);
+  if (!sessionOpen) {
+    account.sessionStart = at;
+    account.sessionUsedUnits = 0n;
+  }
+  account.sessionUsedUnits += units;
+  if (!weekOpen) {
+    account.weekStart = at;
+    account.weekUsedUnits = 0n;
+  }
+  account.weekUsedUnits += units;
 }
 
 /** Cost per app in a cycle, plus the estimates of its active holds (R16: a cap bounds spend from any source). */

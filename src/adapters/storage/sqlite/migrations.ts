@@ -238,6 +238,17 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, seq);
 `,
   },
+  {
+    version: 3,
+    name: 'write-behind',
+    sql: `
+-- Write-behind (sqlite-store.ts): the account, cycle and breakdown rows hold the effects of the
+-- account's postings up to this seq; reads fold the later ones. Rows of earlier builds were
+-- written through, so they hold every posting booked so far.
+ALTER TABLE accounts ADD COLUMN figures_through_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET figures_through_seq = next_seq - 1;
+`,
+  },
 ];
 
 /**

@@ -26,6 +26,7 @@ import type {
   PostingRow,
   UsageClassName,
 } from '../../../app/model.ts';
+import { addAppSpend, applyPosting, countInWindowFields, forEachDimDelta } from '../../../app/ledger.ts';
 import type { DimFigure, PostingPage, TokenRole, TokenRow } from '../../../app/ports.ts';
 import type { Instant } from '../../../core/time.ts';
 import { OutboxQueries } from './outbox-queries.ts';
@@ -303,6 +304,10 @@ export class Queries {
   readonly #postingsAfter: StatementSync;
   readonly #postingsInCycleAfter: StatementSync;
   readonly #postingByIdem: StatementSync;
+  readonly #tail: StatementSync;
+  readonly #checkpointOf: StatementSync;
+  readonly #checkpointSet: StatementSync;
+  readonly #checkpointRaise: StatementSync;
   readonly #tokenInsert: StatementSync;
   readonly #tokenGet: StatementSync;
   readonly #ping: StatementSync;
@@ -395,6 +400,12 @@ export class Queries {
       `SELECT ${postingColumns} FROM postings WHERE account_no = ? AND cycle_start = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.#postingByIdem = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND idem = ?`);
+    this.#tail = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND seq > ? ORDER BY seq`);
+    this.#checkpointOf = p('SELECT figures_through_seq FROM accounts WHERE no = ?');
+    this.#checkpointSet = p('UPDATE accounts SET figures_through_seq = ? WHERE no = ?');
+    this.#checkpointRaise = p(
+      'UPDATE accounts SET figures_through_seq = max(figures_through_seq, ?) WHERE no = ?',
+    );
     this.#tokenInsert = p(
       'INSERT INTO tokens (hash, role, account_id, org_id, created_at) VALUES (?, ?, ?, ?, ?)',
     );
@@ -460,11 +471,47 @@ export class Queries {
 
   account(id: string): AccountRow | undefined {
     const r = this.#accountById.get(id) as Row | undefined;
-    return r && accountFromRow(r);
+    if (!r) return undefined;
+    const account = accountFromRow(r);
+    for (const p of this.#tailOf(account.no)) foldIntoAccount(account, p);
+    return account;
   }
 
   orgMembers(orgNo: number): AccountRow[] {
-    return (this.#accountsByOrg.all(orgNo) as Row[]).map(accountFromRow);
+    const members = (this.#accountsByOrg.all(orgNo) as Row[]).map(accountFromRow);
+    for (const m of members) for (const p of this.#tailOf(m.no)) foldIntoAccount(m, p);
+    return members;
+  }
+
+  /**
+   * The journal's tail: the account's postings after `afterSeq`, its stored `figures_through_seq`.
+   * The store writes account, cycle and breakdown rows behind the journal (`sqlite-store.ts`,
+   * write-behind): the stored rows hold the effects of the postings up to that seq, and every
+   * read adds the later ones with the same folds the ledger applied when it booked them.
+   */
+  tail(accountNo: number, afterSeq: number): PostingRow[] {
+    return (this.#tail.all(accountNo, afterSeq) as Row[]).map(postingFromRow);
+  }
+
+  /** Up to which seq an account's stored rows hold its postings' effects; undefined if no account. */
+  checkpoint(accountNo: number): number | undefined {
+    const r = this.#checkpointOf.get(accountNo) as Row | undefined;
+    return r && num(r.figures_through_seq!);
+  }
+
+  /** After a write-back: the stored rows now hold the postings up to `seq`. */
+  setCheckpoint(accountNo: number, seq: number): void {
+    this.#checkpointSet.run(seq, accountNo);
+  }
+
+  /** After postings written through (not deferred): the rows are as their writer left them. */
+  raiseCheckpoint(accountNo: number, seq: number): void {
+    this.#checkpointRaise.run(seq, accountNo);
+  }
+
+  #tailOf(accountNo: number): PostingRow[] {
+    const after = this.checkpoint(accountNo);
+    return after === undefined ? [] : this.tail(accountNo, after);
   }
 
   accountIds(afterId: string | null, limit: number): string[] {
@@ -478,9 +525,20 @@ export class Queries {
     return (this.#accountsDue.all(now, limit) as Row[]).map((r) => str(r.id!));
   }
 
-  /** The aggregate as a fresh load defines it: open cycles, active holds, apps, open cycles' app spend. */
+  /**
+   * The aggregate as a fresh load defines it: open cycles, active holds, apps, open cycles' app
+   * spend, with the journal's tail folded in (see `tail`).
+   */
   aggregate(id: string): AccountAggregate | undefined {
-    const account = this.account(id);
+    const stored = this.storedAggregate(id);
+    if (stored) foldTail(stored, this.#tailOf(stored.account.no));
+    return stored;
+  }
+
+  /** The aggregate exactly as its rows are stored, without the tail: the write-behind's images. */
+  storedAggregate(id: string): AccountAggregate | undefined {
+    const r = this.#accountById.get(id) as Row | undefined;
+    const account = r && accountFromRow(r);
     if (!account) return undefined;
     const cycles = new Map<Instant, CycleRow>();
     for (const r of this.#cyclesOpen.all(account.no) as Row[]) {
@@ -535,13 +593,31 @@ export class Queries {
     );
   }
 
-  cycle(accountNo: number, start: Instant): CycleRow | undefined {
+  /** A cycle row as stored, without the tail. */
+  storedCycle(accountNo: number, start: Instant): CycleRow | undefined {
     const r = this.#cycleGet.get(accountNo, start) as Row | undefined;
     return r && cycleFromRow(r);
   }
 
+  cycle(accountNo: number, start: Instant): CycleRow | undefined {
+    const r = this.#cycleGet.get(accountNo, start) as Row | undefined;
+    if (!r) return undefined;
+    const cycle = cycleFromRow(r);
+    for (const p of this.#tailOf(accountNo)) if (p.cycleStart === start) applyPosting(cycle, p);
+    return cycle;
+  }
+
   cycles(accountNo: number): CycleRow[] {
-    return (this.#cyclesAll.all(accountNo) as Row[]).map(cycleFromRow);
+    const cycles = (this.#cyclesAll.all(accountNo) as Row[]).map(cycleFromRow);
+    const tail = this.#tailOf(accountNo);
+    if (tail.length > 0) {
+      const byStart = new Map(cycles.map((c) => [c.start, c]));
+      for (const p of tail) {
+        const cycle = byStart.get(p.cycleStart);
+        if (cycle) applyPosting(cycle, p);
+      }
+    }
+    return cycles;
   }
 
   upsertHold(h: HoldRow): void {
@@ -583,11 +659,27 @@ export class Queries {
   }
 
   dims(accountNo: number, cycleStart: Instant): DimFigure[] {
-    return (this.#dimsGet.all(accountNo, cycleStart) as Row[]).map((r) => ({
+    const dims: DimFigure[] = (this.#dimsGet.all(accountNo, cycleStart) as Row[]).map((r) => ({
       dim: str(r.dim!) as DimName,
       key: str(r.key!),
       costUnits: big(r.cost_units!),
     }));
+    const tail = this.#tailOf(accountNo);
+    if (tail.length === 0) return dims;
+    const byKey = new Map(dims.map((d) => [`${d.dim}\u0000${d.key}`, d]));
+    for (const p of tail) {
+      if (p.cycleStart !== cycleStart) continue;
+      forEachDimDelta(p, (dim, key, cost) => {
+        const k = `${dim}\u0000${key}`;
+        const d = byKey.get(k);
+        if (d) d.costUnits += cost;
+        else byKey.set(k, { dim, key, costUnits: cost });
+      });
+    }
+    // The stored order: by dim, then key.
+    return [...byKey.values()].sort((a, b) =>
+      a.dim === b.dim ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : a.dim < b.dim ? -1 : 1,
+    );
   }
 
   // ── postings ──
@@ -653,5 +745,38 @@ export class Queries {
 
   ping(): boolean {
     return (this.#ping.get() as Row | undefined)?.one === 1n;
+  }
+}
+
+// ── write-behind: folding the journal's tail into stored rows ──
+
+/**
+ * What booking a posting did to its account's own row, as far as the posting tells: the sequence,
+ * the last activity (bookUsage sets it from every usage it books, settled holds included) and the
+ * R10 windows (a usage counted in them carries its whole cost on the subscription leg). Where the
+ * posting does not tell (a zero-cost record opening a window), the write-behind sees the
+ * difference at the operation's end and writes the row at once.
+ */
+export function foldIntoAccount(account: AccountRow, p: PostingRow): void {
+  account.nextSeq = p.seq + 1;
+  if (p.kind !== 'usage') return;
+  if (account.lastActivityAt === null || p.at > account.lastActivityAt) account.lastActivityAt = p.at;
+  if (p.subscriptionUnits > 0n) countInWindowFields(account, p.at, p.subscriptionUnits);
+}
+
+/**
+ * Folds tail postings into a stored aggregate: the account row, the open cycles' figures
+ * (`applyPosting`, the ledger's own fold) and their app spend (`forEachDimDelta`, the ledger's own
+ * breakdown rule). Everything else an operation changes is written at its end, never left behind.
+ */
+export function foldTail(agg: AccountAggregate, tail: readonly PostingRow[]): void {
+  for (const p of tail) {
+    foldIntoAccount(agg.account, p);
+    const cycle = agg.cycles.get(p.cycleStart);
+    if (!cycle) continue;
+    applyPosting(cycle, p);
+    forEachDimDelta(p, (dim, key, cost) => {
+      if (dim === 'app') addAppSpend(agg.appSpend, p.cycleStart, key, cost);
+    });
   }
 }

@@ -41,8 +41,9 @@ import type {
 import type { DimFigure, PostingPage, ReadTx, Store, TokenRow, Tx } from '../../../app/ports.ts';
 import { StoreError } from '../../../app/store-error.ts';
 import type { Instant } from '../../../core/time.ts';
+import { addDimDelta, applyPosting, forEachDimDelta } from '../../../app/ledger.ts';
 import { migrate } from './migrations.ts';
-import { Queries } from './queries.ts';
+import { foldIntoAccount, foldTail, Queries } from './queries.ts';
 
 /**
  * At most this many operations share one database transaction: every operation of a group waits
@@ -55,6 +56,12 @@ export const groupOperationsMax = 512;
  * near a few hundred MB however many accounts the file holds; the active accounts stay hot.
  */
 export const aggregatesCachedMax = 100_000;
+/**
+ * Write-behind: an account's figures are written back at the latest once this many postings have
+ * been booked since its last write-back, so every read folds at most about this many postings
+ * (plus one batch) on top of the stored rows.
+ */
+export const tailPostingsMax = 256;
 /** How long a statement waits for a lock held by a checkpoint or a reader before failing. */
 export const busyTimeoutMs = 5_000;
 /** The largest page any list query returns: callers page, they never take everything at once. */
@@ -143,6 +150,87 @@ interface Saved {
   apps: AppPolicyRow[];
 }
 
+/**
+ * Write-behind state of one cached account. Its images are what a fresh load would return: the
+ * stored rows with the journal's tail folded in (`queries.ts`, `foldTail`), kept up to date by
+ * folding every posting as it is appended. An operation whose changes the images reproduce
+ * exactly changed nothing but what the tail rebuilds, so its rows can wait; any other difference
+ * is written at the operation's end. Derivability is thus checked, not assumed.
+ */
+interface Shadow {
+  /** The account and its cycles as stored rows plus the folded tail would read. */
+  account: AccountRow;
+  cycles: Map<Instant, CycleRow>;
+  /** Live cycle objects saved since the last write-back. */
+  dirtyCycles: Set<CycleRow>;
+  /** Breakdown deltas not yet added to the stored rows, by `cycleStart:dim\0key`. */
+  dims: Map<Instant, Map<string, DimFigure>>;
+  /** Postings booked since the last write-back (the tail's length). */
+  tail: number;
+  /** The highest seq whose effects the rows will hold after the next write-back. */
+  throughSeq: number;
+  /** A change the journal cannot rebuild is pending: write back at the operation's end. */
+  mustWrite: boolean;
+  /** The account object saved in place of the cached one (the cache is then evicted); else null. */
+  accountToWrite: AccountRow | null;
+}
+
+function pending(shadow: Shadow): boolean {
+  return shadow.tail > 0 || shadow.mustWrite || shadow.dirtyCycles.size > 0 || shadow.dims.size > 0;
+}
+
+function sameAccount(a: AccountRow, b: AccountRow): boolean {
+  return (
+    a.no === b.no &&
+    a.id === b.id &&
+    a.kind === b.kind &&
+    a.plan === b.plan &&
+    a.pendingPlan === b.pendingPlan &&
+    a.status === b.status &&
+    a.orgNo === b.orgNo &&
+    a.orgId === b.orgId &&
+    a.billingAnchor === b.billingAnchor &&
+    a.createdAt === b.createdAt &&
+    a.claimedAt === b.claimedAt &&
+    a.claimEffectiveAt === b.claimEffectiveAt &&
+    a.ucEnabled === b.ucEnabled &&
+    a.ucMonthlyLimitUnits === b.ucMonthlyLimitUnits &&
+    a.memberLimitUnits === b.memberLimitUnits &&
+    a.grantedThroughIndex === b.grantedThroughIndex &&
+    a.closedThroughIndex === b.closedThroughIndex &&
+    a.sessionStart === b.sessionStart &&
+    a.sessionUsedUnits === b.sessionUsedUnits &&
+    a.weekStart === b.weekStart &&
+    a.weekUsedUnits === b.weekUsedUnits &&
+    a.lastActivityAt === b.lastActivityAt &&
+    a.nextSeq === b.nextSeq &&
+    a.nextRollAt === b.nextRollAt
+  );
+}
+
+function sameCycle(a: CycleRow, b: CycleRow): boolean {
+  return (
+    a.accountNo === b.accountNo &&
+    a.start === b.start &&
+    a.end === b.end &&
+    a.index === b.index &&
+    a.closed === b.closed &&
+    a.grantedUnits === b.grantedUnits &&
+    a.creditUsedUnits === b.creditUsedUnits &&
+    a.expiredUnits === b.expiredUnits &&
+    a.creditAdjustedUnits === b.creditAdjustedUnits &&
+    a.ucChargedUnits === b.ucChargedUnits &&
+    a.writtenOffUnits === b.writtenOffUnits &&
+    a.subscriptionUnits === b.subscriptionUnits &&
+    a.paygUnits === b.paygUnits &&
+    a.creditHeldUnits === b.creditHeldUnits &&
+    a.ucHeldUnits === b.ucHeldUnits &&
+    a.exhaustedAt === b.exhaustedAt &&
+    a.alertPercent === b.alertPercent &&
+    a.expiringAt === b.expiringAt
+  );
+}
+
 interface GroupState {
   /** BEGIN IMMEDIATE ran: a group that only read commits nothing and syncs nothing. */
   begun: boolean;
@@ -157,6 +245,8 @@ interface OperationState {
   savepoint: boolean;
   locked: Map<number, AccountAggregate>;
   saved: Map<number, Saved>;
+  /** Accounts written back inside this operation: a rollback to its savepoint undoes that. */
+  writtenBack: Set<number>;
 }
 
 function sectionFinished(): Error {
@@ -356,14 +446,27 @@ class SqliteTx extends SqliteReadTx implements Tx {
   }
   saveAccount(row: AccountRow): Promise<void> {
     return this.#write(row.no, () => {
-      if (!this.q.updateAccount(row))
+      const shadow = this.#store.shadowFor(this.q, this.#op, row.no);
+      if (shadow) {
+        // Another object than the cached one: written at the end, and the cache evicted.
+        if (this.#op.locked.get(row.no)!.account !== row) {
+          shadow.accountToWrite = row;
+          shadow.mustWrite = true;
+        }
+      } else if (!this.q.updateAccount(row)) {
         throw new StoreError('not_found', `no account ${row.id} with number ${row.no}`);
+      }
       this.#savedFor(row.no).account = row;
     });
   }
   saveCycle(row: CycleRow): Promise<void> {
     return this.#write(row.accountNo, () => {
-      this.q.upsertCycle(row);
+      const shadow = this.#store.shadowFor(this.q, this.#op, row.accountNo);
+      if (shadow) {
+        shadow.dirtyCycles.add(row);
+      } else {
+        this.q.upsertCycle(row);
+      }
       this.#savedFor(row.accountNo).cycles.push(row);
     });
   }
@@ -382,22 +485,40 @@ class SqliteTx extends SqliteReadTx implements Tx {
   append(postings: readonly PostingRow[]): Promise<void> {
     if (postings.length === 0) return this.sql(() => undefined);
     return this.#write(null, () => {
-      for (const p of postings) this.#savedFor(p.accountNo);
+      let written: Map<number, number> | undefined;
+      for (const p of postings) {
+        this.#savedFor(p.accountNo);
+        const shadow = this.#store.shadowFor(this.q, this.#op, p.accountNo);
+        if (shadow) {
+          shadow.tail += 1;
+          if (p.seq > shadow.throughSeq) shadow.throughSeq = p.seq;
+          foldIntoAccount(shadow.account, p);
+          const image = shadow.cycles.get(p.cycleStart);
+          // A cycle without an image (new, or no longer open) is written at the end.
+          if (image) applyPosting(image, p);
+          else shadow.mustWrite = true;
+        } else {
+          written ??= new Map();
+          written.set(p.accountNo, Math.max(written.get(p.accountNo) ?? 0, p.seq));
+        }
+      }
       this.q.insertPostings(postings);
+      // Not deferred: whatever rows the writer saves for these postings are the whole truth.
+      if (written) for (const [no, seq] of written) this.q.raiseCheckpoint(no, seq);
     });
   }
   addDims(accountNo: number, cycleStart: Instant, deltas: readonly DimFigure[]): Promise<void> {
     if (deltas.length === 0) return this.sql(() => undefined);
     return this.#write(accountNo, () => {
       // One upsert per distinct (dim, key): a batch repeats the same few surfaces, apps and models.
-      const sums = new Map<string, DimFigure>();
-      for (const d of deltas) {
-        const k = d.dim + '\0' + d.key;
-        const sum = sums.get(k);
-        if (sum) sum.costUnits += d.costUnits;
-        else sums.set(k, { dim: d.dim, key: d.key, costUnits: d.costUnits });
+      const shadow = this.#store.shadowFor(this.q, this.#op, accountNo);
+      let sums: Map<string, DimFigure> | undefined = shadow?.dims.get(cycleStart);
+      if (!sums) {
+        sums = new Map();
+        shadow?.dims.set(cycleStart, sums);
       }
-      for (const d of sums.values()) this.q.addDim(accountNo, cycleStart, d.dim, d.key, d.costUnits);
+      for (const d of deltas) addDimDelta(sums, d.dim, d.key, d.costUnits);
+      if (!shadow) for (const d of sums.values()) this.q.addDim(accountNo, cycleStart, d.dim, d.key, d.costUnits);
     });
   }
   insertToken(row: TokenRow): Promise<void> {
@@ -530,6 +651,9 @@ export class SqliteStore implements Store {
   /** Aggregates by account id, least recently used first (Map keeps insertion order). */
   readonly #cache = new Map<string, AccountAggregate>();
   readonly #cacheIdByNo = new Map<number, string>();
+  /** The write-behind state of every cached aggregate, by account number. */
+  readonly #shadows = new Map<number, Shadow>();
+  #writeBackCount = 0;
 
   /** Use `openSqliteStore`. */
   constructor(
@@ -554,6 +678,11 @@ export class SqliteStore implements Store {
     this.#rollbackTo = db.prepare('ROLLBACK TO operation');
     this.#readBegin = readDb ? readDb.prepare('BEGIN') : null;
     this.#readEnd = readDb ? readDb.prepare('COMMIT') : null;
+  }
+
+  /** Accounts written back since open (for tests and metrics: how much the write-behind saves). */
+  get writeBacks(): number {
+    return this.#writeBackCount;
   }
 
   /** Aggregates currently cached (for tests and metrics). */
@@ -605,13 +734,20 @@ export class SqliteStore implements Store {
     while (this.#queue.length > 0 || this.#flushScheduled || this.#flushing) {
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await this.#writeLane.run(async () => undefined);
+    await this.#writeLane.run(async () => {
+      try {
+        this.#writeBackAll();
+      } catch {
+        // A full disk at close: the journal already holds everything, the next open folds it.
+      }
+    });
     await this.#readLane.run(async () => undefined);
     this.#readDb?.close();
     this.#db.close();
     this.#lock?.close();
     this.#cache.clear();
     this.#cacheIdByNo.clear();
+    this.#shadows.clear();
   }
 
   // ── group commit ──
@@ -650,10 +786,12 @@ export class SqliteStore implements Store {
         savepoint: false,
         locked: new Map(),
         saved: new Map(),
+        writtenBack: new Set(),
       };
       const tx = new SqliteTx(this, this.#q, op);
       try {
         const value = await queued.fn(tx);
+        this.#writeBackDue(op);
         tx.finish();
         op.finished = true;
         if (op.savepoint) this.#release.run();
@@ -734,10 +872,8 @@ export class SqliteStore implements Store {
         }
       }
     } else {
-      agg = q.aggregate(id);
+      agg = this.#load(q, id);
       if (!agg) return undefined;
-      this.#cache.set(id, agg);
-      this.#cacheIdByNo.set(agg.account.no, id);
     }
     op.locked.set(agg.account.no, agg);
     return agg;
@@ -749,6 +885,7 @@ export class SqliteStore implements Store {
    * rows are not the objects the aggregate holds. Eviction costs a reload, never a wrong answer.
    */
   #settleCache(op: OperationState): void {
+    for (const no of op.writtenBack) op.group.touched.add(no);
     for (const [no, saved] of op.saved) {
       op.group.touched.add(no);
       const id = this.#cacheIdByNo.get(no);
@@ -765,21 +902,171 @@ export class SqliteStore implements Store {
   #evictOperation(op: OperationState): void {
     for (const no of op.locked.keys()) this.#evict(no);
     for (const no of op.saved.keys()) this.#evict(no);
+    // Their shadows say "written", but the rollback to the savepoint undid the writing.
+    for (const no of op.writtenBack) this.#evict(no);
   }
 
+  /**
+   * Forgets a cached aggregate and its write-behind state. Safe whatever is pending: the rows
+   * plus the journal's tail are the truth, and the next load folds the tail again.
+   */
   #evict(no: number): void {
+    this.#shadows.delete(no);
     const id = this.#cacheIdByNo.get(no);
     if (id === undefined) return;
     this.#cacheIdByNo.delete(no);
     this.#cache.delete(id);
   }
 
+  // ── write-behind ──
+  //
+  // Postings, holds, apps and the outbox are written at once. An account's own row, its cycle
+  // rows and its breakdowns are written behind: an operation that changed only what the journal's
+  // tail rebuilds (the sequence, the last activity, the `applyPosting` sums, the breakdowns)
+  // leaves them to a later write-back; any other change is written back at the operation's end,
+  // inside its savepoint. A write-back writes the whole account at once (its row with `next_seq`,
+  // its dirty cycles, its pending breakdowns), so the stored rows always hold exactly the postings
+  // before the stored `next_seq` and every read folds the rest (`queries.ts`). Nothing
+  // acknowledged depends on the write-behind: the postings are in the same commit as always.
+
+  /** Loads an aggregate into the cache: its stored rows, their images, and the folded tail. */
+  #load(q: Queries, id: string): AccountAggregate | undefined {
+    const agg = q.storedAggregate(id);
+    if (!agg) return undefined;
+    const no = agg.account.no;
+    const shadow: Shadow = {
+      account: agg.account,
+      cycles: agg.cycles,
+      dirtyCycles: new Set(),
+      dims: new Map(),
+      tail: 0,
+      throughSeq: q.checkpoint(no) ?? 0,
+      mustWrite: false,
+      accountToWrite: null,
+    };
+    const tail = q.tail(no, shadow.throughSeq);
+    foldTail(agg, tail);
+    shadow.tail = tail.length;
+    if (tail.length > 0) shadow.throughSeq = tail[tail.length - 1]!.seq;
+    // The images: the aggregate as loaded, before anything mutates it.
+    shadow.account = { ...agg.account };
+    shadow.cycles = new Map([...agg.cycles].map(([start, c]) => [start, { ...c }]));
+    // What the tail adds is pending again: its cycles and breakdowns go with the next write-back.
+    for (const p of tail) {
+      let cycle = agg.cycles.get(p.cycleStart);
+      if (!cycle) {
+        // A posting on a cycle that is no longer open (a correction): the row is written back
+        // from its stored figures and the tail postings on it.
+        cycle = [...shadow.dirtyCycles].find((c) => c.start === p.cycleStart);
+        if (!cycle) {
+          cycle = q.storedCycle(no, p.cycleStart);
+          if (!cycle) throw new Error(`account ${id}: posting ${p.seq} names a cycle ${p.cycleStart} with no row`);
+          for (const t of tail) if (t.cycleStart === p.cycleStart) applyPosting(cycle, t);
+        }
+      }
+      shadow.dirtyCycles.add(cycle);
+      let dims = shadow.dims.get(p.cycleStart);
+      if (!dims) {
+        dims = new Map();
+        shadow.dims.set(p.cycleStart, dims);
+      }
+      forEachDimDelta(p, (dim, key, cost) => addDimDelta(dims, dim, key, cost));
+    }
+    this.#cache.set(id, agg);
+    this.#cacheIdByNo.set(no, id);
+    this.#shadows.set(no, shadow);
+    return agg;
+  }
+
+  /**
+   * The write-behind state of an account this operation locked, for a save to defer to; undefined
+   * for any other account, whose save then writes at once. Such a write must not land on top of
+   * pending figures (the stored rows would then count part of the tail twice), so a cached
+   * account's pending state is written back first: its cache is as the last successful operation
+   * left it, since this operation did not lock it.
+   */
+  shadowFor(q: Queries, op: OperationState, no: number): Shadow | undefined {
+    const shadow = this.#shadows.get(no);
+    if (!shadow) return undefined;
+    if (op.locked.has(no)) return shadow;
+    if (pending(shadow)) this.#writeBack(q, op, no);
+    return undefined;
+  }
+
+  /** At an operation's end: the accounts it locked whose changes must not wait, or whose tail is long. */
+  #writeBackDue(op: OperationState): void {
+    for (const [no, agg] of op.locked) {
+      const shadow = this.#shadows.get(no);
+      if (!shadow) continue;
+      if (shadow.mustWrite || shadow.tail >= tailPostingsMax || !this.#reproduced(shadow, agg)) {
+        this.#writeBack(this.#q, op, no);
+      }
+    }
+  }
+
+  /** Do the images (stored rows plus folded tail) read exactly what the aggregate holds? */
+  #reproduced(shadow: Shadow, agg: AccountAggregate): boolean {
+    if (!sameAccount(agg.account, shadow.account)) return false;
+    for (const c of shadow.dirtyCycles) {
+      const image = shadow.cycles.get(c.start);
+      if (!image || !sameCycle(c, image)) return false;
+    }
+    return true;
+  }
+
+  #writeBack(q: Queries, op: OperationState, no: number): void {
+    this.beginWrite(op);
+    op.writtenBack.add(no);
+    this.#writeRows(q, no);
+  }
+
+  /** Writes an account's pending rows and makes its images what is now stored. */
+  #writeRows(q: Queries, no: number): void {
+    const shadow = this.#shadows.get(no)!;
+    const agg = this.#cache.get(this.#cacheIdByNo.get(no)!)!;
+    this.#writeBackCount += 1;
+    const account = shadow.accountToWrite ?? agg.account;
+    if (!q.updateAccount(account)) throw new StoreError('not_found', `no account ${account.id} with number ${no}`);
+    q.setCheckpoint(no, shadow.throughSeq);
+    for (const c of shadow.dirtyCycles) q.upsertCycle(c);
+    for (const [start, dims] of shadow.dims) {
+      for (const d of dims.values()) q.addDim(no, start, d.dim, d.key, d.costUnits);
+    }
+    shadow.account = { ...account };
+    // Closed cycles leave the images as they leave the aggregate: a later posting on one (a
+    // correction) then finds no image and is written at once.
+    for (const c of shadow.dirtyCycles) {
+      if (c.closed) shadow.cycles.delete(c.start);
+      else shadow.cycles.set(c.start, { ...c });
+    }
+    shadow.dirtyCycles.clear();
+    shadow.dims.clear();
+    shadow.tail = 0;
+    shadow.mustWrite = false;
+    shadow.accountToWrite = null;
+  }
+
+  /** At close: everything pending written back, so the file alone holds compact rows. */
+  #writeBackAll(): void {
+    const due = [...this.#shadows].filter(([, shadow]) => pending(shadow));
+    if (due.length === 0) return;
+    this.#begin.run();
+    try {
+      for (const [no] of due) this.#writeRows(this.#q, no);
+      this.#commit.run();
+    } catch (error) {
+      // Nothing is lost: the postings are committed and the next open folds them.
+      if (this.#db.isTransaction) this.#rollback.run();
+      throw storeErrorOf(error);
+    }
+  }
+
   /** Between groups only: an aggregate in use by an operation is never dropped under it. */
   #trimCache(): void {
     for (const [id, agg] of this.#cache) {
       if (this.#cache.size <= aggregatesCachedMax) break;
+      this.#evict(agg.account.no);
       this.#cache.delete(id);
-      this.#cacheIdByNo.delete(agg.account.no);
     }
   }
 }
