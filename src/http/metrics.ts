@@ -37,4 +37,19 @@ export class ServerMetrics {
     });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'creditpool_' });
   }
+
+  /** One request's latency; `elapsedMs` is Fastify's `reply.elapsedTime`. */
+  observeRequest(method: string, route: string, status: number, elapsedMs: number): void {
+    this.requestSeconds.observe({ method, route, status: String(status) }, elapsedMs / 1000);
+  }
+
+  /**
+   * Usage results by status: one increment per status present, not one per record (a batch of
+   * 1000 would otherwise pay the label lookup 1000 times).
+   */
+  countUsageResults(results: readonly { status: string }[]): void {
+    const counts = new Map<string, number>();
+    for (const { status } of results) counts.set(status, (counts.get(status) ?? 0) + 1);
+    for (const [status, n] of counts) this.usageRecords.inc({ status }, n);
+  }
 }

@@ -11,7 +11,7 @@ import { openSqliteStore } from '../adapters/storage/sqlite/index.ts';
 import { defaultCatalogues, ManualClock } from '../app/index.ts';
 import { parseInstant } from '../core/time.ts';
 import { buildServer, installGracefulShutdown } from './server.ts';
-import { adminToken, startTestServer, testAnchor } from './test-harness.ts';
+import { adminToken, record, startTestServer, testAnchor, testStart } from './test-harness.ts';
 import { jsonDepth, toWire } from './wire.ts';
 
 describe('http: server life cycle', () => {
@@ -112,6 +112,54 @@ describe('http: server life cycle', () => {
         buildServer({ ctx: t.ctx, testClock: new ManualClock(0) }),
         /testClock must be the clock the context runs on/,
       );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('http: request metrics', () => {
+  it('labels each request by its route pattern, or "unmatched" for a 404', async () => {
+    const t = await startTestServer();
+    try {
+      await t.call('POST', '/v1/accounts', {
+        body: { id: 'acct_m', kind: 'subscription', plan: 'pro', billing_anchor: testAnchor },
+      });
+      await t.call('POST', '/v1/accounts/acct_m/claim');
+      const meter = await t.token('meter');
+      assert.equal((await t.call('GET', '/v1/accounts/acct_m', { token: meter })).status, 200);
+      assert.equal((await t.call('GET', '/v1/accounts/acct_m', { token: 'cp_wrong' })).status, 401);
+      assert.equal(
+        (await t.call('POST', '/v1/tokens', { token: meter, body: { role: 'meter' } })).status,
+        403,
+      );
+      assert.equal((await t.call('GET', '/v1/nowhere', { token: meter })).status, 404);
+      const records = [
+        record('r_1', 'acct_m', testStart),
+        record('r_2', 'acct_m', testStart),
+        record('r_1', 'acct_m', testStart),
+        record('r_3', 'acct_nobody', testStart),
+      ];
+      const usage = await t.call('POST', '/v1/usage', { token: meter, body: { records } });
+      assert.deepEqual(
+        usage.json.results.map((r: { status: string }) => r.status),
+        ['recorded', 'recorded', 'replayed', 'rejected'],
+      );
+      const text = (await t.call('GET', '/metrics', { token: meter })).text;
+      const count = (labels: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${labels} `));
+        return line === undefined ? undefined : Number(line.split(' ')[1]);
+      };
+      const seconds = 'creditpool_http_request_duration_seconds_count';
+      assert.equal(count(`${seconds}{method="GET",route="/v1/accounts/:id",status="200"}`), 1);
+      assert.equal(count(`${seconds}{method="GET",route="/v1/accounts/:id",status="401"}`), 1);
+      assert.equal(count(`${seconds}{method="POST",route="/v1/tokens",status="403"}`), 1);
+      assert.equal(count(`${seconds}{method="POST",route="/v1/tokens",status="201"}`), 1);
+      assert.equal(count(`${seconds}{method="GET",route="unmatched",status="404"}`), 1);
+      assert.equal(count(`${seconds}{method="POST",route="/v1/usage",status="200"}`), 1);
+      assert.equal(count('creditpool_usage_records_total{status="recorded"}'), 2);
+      assert.equal(count('creditpool_usage_records_total{status="replayed"}'), 1);
+      assert.equal(count('creditpool_usage_records_total{status="rejected"}'), 1);
     } finally {
       await t.close();
     }

@@ -20,12 +20,19 @@ import { HttpProblem } from './errors.ts';
  */
 export function toWire(value: unknown): unknown {
   if (typeof value === 'bigint') return formatUsd(value);
+  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(toWire);
-  if (typeof value === 'object' && value !== null) {
-    // `fromEntries` defines own properties, so even a key named `__proto__` stays plain data.
-    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, toWire(v)]));
+  // This runs on every response: a spread copies the object's shape at once, then only the values
+  // that change are replaced (several times faster than rebuilding it key by key). A spread defines
+  // own data properties, so even a key named `__proto__` stays data, and assigning to it then sets
+  // that own property, never the prototype.
+  const out: Record<string, unknown> = { ...value };
+  for (const key of Object.keys(out)) {
+    const v = out[key];
+    if (typeof v === 'bigint') out[key] = formatUsd(v);
+    else if (typeof v === 'object' && v !== null) out[key] = toWire(v);
   }
-  return value;
+  return out;
 }
 
 /** Deepest JSON nesting accepted: a usage record is 4 levels deep; 32 leaves ample room. */

@@ -4,14 +4,7 @@
  * unknown account or hold, or a conflict is an error.
  */
 import type { FastifyInstance } from 'fastify';
-import {
-  type AuthorizeInput,
-  authorize,
-  recordUsage,
-  settleHold,
-  type UsageResult,
-  voidHold,
-} from '../../app/index.ts';
+import { type AuthorizeInput, authorize, recordUsage, settleHold, voidHold } from '../../app/index.ts';
 import { usageBatchMax } from '../../app/limits.ts';
 import { type QuoteInput, quote } from '../../app/use-cases/quote.ts';
 import { allRoles } from '../auth.ts';
@@ -28,10 +21,6 @@ export const usageBodyBytesMax = 4 * 1024 * 1024;
 const holdParams = s.object({ id: s.clientId });
 
 export function meteringRoutes(app: FastifyInstance, { ctx, metrics }: RouteDeps): void {
-  const countResults = (results: readonly UsageResult[]) => {
-    for (const result of results) metrics.usageRecords.inc({ status: result.status });
-  };
-
   app.post<{ Body: AuthorizeInput }>(
     '/v1/authorize',
     {
@@ -65,7 +54,7 @@ export function meteringRoutes(app: FastifyInstance, { ctx, metrics }: RouteDeps
     },
     async (request) => {
       const result = await settleHold(ctx, request.params.id, request.body.record);
-      countResults([result]);
+      metrics.countUsageResults([result]);
       return result;
     },
   );
@@ -110,7 +99,7 @@ export function meteringRoutes(app: FastifyInstance, { ctx, metrics }: RouteDeps
     },
     async (request) => {
       const results = await recordUsage(ctx, request.body.records);
-      countResults(results);
+      metrics.countUsageResults(results);
       return { results };
     },
   );

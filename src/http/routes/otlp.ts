@@ -173,8 +173,8 @@ export function otlpRoutes(
       // A payload is bounded by its body size (~2,700 records at most); more than one batch is rare.
       for (let i = 0; i < native.length; i += usageBatchMax) {
         const results: UsageResult[] = await recordUsage(ctx, native.slice(i, i + usageBatchMax));
+        metrics.countUsageResults(results);
         for (const result of results) {
-          metrics.usageRecords.inc({ status: result.status });
           if (result.status !== 'rejected') continue;
           rejected += 1;
           errors.push(`${result.id}: ${result.error?.code}: ${result.error?.detail}`);
