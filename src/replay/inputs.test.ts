@@ -7,8 +7,9 @@ import { copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { scanTranscriptPart } from '../adapters/ingest/claude-code/scan.ts';
 import { parseInstant } from '../core/time.ts';
-import { detectFileKind, kindOfValue, readReplayInputs } from './inputs.ts';
+import { detectFileKind, kindOfValue, readReplayInputs, splitBySize } from './inputs.ts';
 
 const ingest = join(import.meta.dirname, '..', 'adapters', 'ingest');
 const transcripts = join(ingest, 'claude-code', 'fixtures', 'projects');
@@ -97,5 +98,33 @@ describe('replay inputs: reading', () => {
       ['req_01R2', 'req_01R3', 'req_01R4'],
     );
     assert.equal(input.filtered, 5);
+  });
+});
+
+describe('replay inputs: a transcript scan shared among threads', () => {
+  it('cuts the files into contiguous ranges of about equal bytes, none empty', () => {
+    assert.deepEqual(splitBySize([5, 5, 5, 5], 2), [2, 4]);
+    assert.deepEqual(splitBySize([100, 1, 1, 1], 2), [1, 4]);
+    assert.deepEqual(splitBySize([1, 1, 1, 100], 2), [3, 4]);
+    assert.deepEqual(splitBySize([100, 1], 4), [1, 2]);
+    assert.deepEqual(splitBySize([0, 0, 0], 3), [1, 2, 3]);
+    assert.deepEqual(splitBySize([7], 2), [1]);
+    assert.deepEqual(splitBySize([], 2), []);
+  });
+
+  it('reads the same records and counts as one scan', async () => {
+    const paths = [transcripts, advisor, join(ingest, 'agent-sdk', 'fixtures', 'claude-p.json.out')];
+    const one = await readReplayInputs(paths);
+    for (const parts of [2, 3, 16]) {
+      const shared = await readReplayInputs(paths, {
+        parallelScan: {
+          parts,
+          // As between threads: each part crosses as JSON.
+          scan: async (files, first, end) =>
+            JSON.parse(JSON.stringify(await scanTranscriptPart(files, first, end))),
+        },
+      });
+      assert.deepEqual(shared, one, `${parts} parts`);
+    }
   });
 });

@@ -8,10 +8,16 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readAgentSdkFile } from '../adapters/ingest/agent-sdk/parse.ts';
-import { scanTranscripts } from '../adapters/ingest/claude-code/scan.ts';
+import {
+  listTranscriptFiles,
+  mergeTranscriptParts,
+  scanTranscripts,
+  type TranscriptScanPart,
+} from '../adapters/ingest/claude-code/scan.ts';
 import { readMessagesApiFile } from '../adapters/ingest/messages-api/parse.ts';
 import {
   addIssue,
+  addStats,
   emptyStats,
   type IngestedRecord,
   type IngestIssue,
@@ -58,6 +64,82 @@ export interface InputOptions {
   until?: Instant | null;
   /** Called while transcripts are scanned, with the lines read so far (for a progress bar). */
   onLines?: (linesRead: number, filesTotal: number) => void;
+  /** Shares the transcript scan among threads (`parallel.ts`); absent: one scan in this thread. */
+  parallelScan?: ParallelScan;
+}
+
+/**
+ * Reads ranges of the transcript files elsewhere (`scanTranscriptPart` on another thread). The
+ * files are cut into `parts` contiguous ranges of about equal bytes, read at once, and merged in
+ * file order, so the records and counts are exactly a whole scan's.
+ */
+export interface ParallelScan {
+  parts: number;
+  scan(
+    files: readonly string[],
+    first: number,
+    end: number,
+    onLines: (linesRead: number) => void,
+  ): Promise<TranscriptScanPart>;
+}
+
+/**
+ * Cuts `sizes` (bytes per file, in order) into at most `parts` contiguous ranges of about equal
+ * bytes; returns each range's end index (exclusive). No range is empty.
+ *
+ * @example
+ * splitBySize([5, 5, 5, 5], 2) // [2, 4]
+ */
+export function splitBySize(sizes: readonly number[], parts: number): number[] {
+  let total = 0;
+  for (const size of sizes) total += size;
+  const ends: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < sizes.length; i += 1) {
+    sum += sizes[i]!;
+    const filesLeft = sizes.length - (i + 1);
+    const rangesLeft = parts - ends.length - 1;
+    // Close a range once it holds its share of the bytes, or when each later range needs a file.
+    if (
+      rangesLeft > 0 &&
+      filesLeft > 0 &&
+      (sum >= (total * (ends.length + 1)) / parts || filesLeft === rangesLeft)
+    )
+      ends.push(i + 1);
+  }
+  if (sizes.length > 0) ends.push(sizes.length);
+  return ends;
+}
+
+/** A whole transcript scan cut into ranges read elsewhere, merged in file order. */
+async function scanInParts(
+  paths: string[],
+  parallel: ParallelScan,
+  onLines: ((linesRead: number, filesTotal: number) => void) | undefined,
+): Promise<{ records: IngestedRecord[]; instants: number[]; stats: IngestStats; files: readonly string[] }> {
+  const stats = emptyStats();
+  const files = await listTranscriptFiles(paths, stats);
+  const sizes = files.map((file) => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return 0; // the scan reports it
+    }
+  });
+  const ends = splitBySize(sizes, parallel.parts);
+  const linesByPart = ends.map(() => 0);
+  const parts = await Promise.all(
+    ends.map((end, k) =>
+      parallel.scan(files, k === 0 ? 0 : ends[k - 1]!, end, (lines) => {
+        linesByPart[k] = lines;
+        onLines?.(
+          linesByPart.reduce((a, b) => a + b, 0),
+          files.length,
+        );
+      }),
+    ),
+  );
+  return { ...mergeTranscriptParts(files, parts, stats), stats, files };
 }
 
 /**
@@ -140,20 +222,6 @@ export async function detectFileKind(path: string): Promise<InputKind | null> {
 /** Same bound as the SDK and record adapters' whole-document limit: a document is read at once. */
 const documentBytesMax = 64 * 1024 * 1024;
 
-function addStats(into: IngestStats, from: IngestStats): void {
-  into.linesRead += from.linesRead;
-  into.usageLines += from.usageLines;
-  into.duplicates += from.duplicates;
-  into.sidechainReplays += from.sidechainReplays;
-  into.synthetic += from.synthetic;
-  into.missingEntrypoint += from.missingEntrypoint;
-  into.unparseable += from.unparseable;
-  into.invalid += from.invalid;
-  into.records += from.records;
-  for (const issue of from.issues) addIssue(into, issue);
-  into.issuesDropped += from.issuesDropped;
-}
-
 function toReplayRecord(r: IngestedRecord, at: Instant): ReplayRecord {
   return {
     at,
@@ -227,13 +295,18 @@ export async function readReplayInputs(
   let filtered = 0;
   const since = options.since ?? null;
   const until = options.until ?? null;
-  const keep = (r: IngestedRecord): void => {
-    const at = parseInstant(r.occurred_at);
+  const keep = (r: IngestedRecord, at = parseInstant(r.occurred_at)): void => {
     if ((since !== null && at < since) || (until !== null && at >= until)) filtered += 1;
     else records.push(toReplayRecord(r, at));
   };
 
-  if (transcriptPaths.length > 0) {
+  if (transcriptPaths.length > 0 && options.parallelScan !== undefined) {
+    const scan = await scanInParts(transcriptPaths, options.parallelScan, options.onLines);
+    for (let i = 0; i < scan.records.length; i += 1) keep(scan.records[i]!, scan.instants[i]);
+    options.onLines?.(scan.stats.linesRead, scan.files.length);
+    files.transcript = scan.files.length;
+    addStats(stats, scan.stats);
+  } else if (transcriptPaths.length > 0) {
     const scan = scanTranscripts(transcriptPaths);
     const timer = options.onLines
       ? setInterval(() => options.onLines?.(scan.stats.linesRead, scan.files.length), 100)

@@ -7,7 +7,7 @@ import { sdkCreditEffectiveFrom } from '../core/policy.ts';
 import { type Instant, msPerDay } from '../core/time.ts';
 import { type PlanReplay, replayPlan } from './engine.ts';
 import { type ReplayInput, type ReplayRecord, readReplayInputs } from './inputs.ts';
-import { replayPlansInWorkers } from './parallel.ts';
+import { ReplayPool } from './parallel.ts';
 import { buildReport, type ReplayReport } from './report.ts';
 
 export interface ReplayOptions {
@@ -23,9 +23,10 @@ export interface ReplayOptions {
   catalogues: Catalogues;
   progress?: ReplayProgress;
   /**
-   * Replays plans in worker threads (`parallel.ts`), `workers` at a time. The workers build their
-   * catalogues from the defaults and `pricesFile`, which must be where `catalogues` came from.
-   * Absent (or one worker, or one plan): every plan runs in this thread, on `catalogues`.
+   * Reads transcripts and replays plans in worker threads (`parallel.ts`), `workers` at a time.
+   * The workers build their catalogues from the defaults and `pricesFile`, which must be where
+   * `catalogues` came from. One plan is replayed in this thread, on `catalogues`, after a shared
+   * scan. Absent (or one worker): everything runs in this thread.
    */
   parallel?: { workers: number; pricesFile: string | null };
 }
@@ -82,36 +83,59 @@ export interface ReplayRun {
  * const { report } = await runReplay(['~/.claude/projects'], { plans: ['pro'], usageCredits: true, … });
  */
 export async function runReplay(paths: readonly string[], options: ReplayOptions): Promise<ReplayRun> {
-  const input = await readReplayInputs(paths, {
-    since: options.since,
-    until: options.until,
-    onLines: (lines, files) => options.progress?.reading(lines, files),
-  });
-  const claimedAt = options.claimedAt ?? sdkCreditEffectiveFrom;
-  const anchor = options.anchor ?? defaultAnchor(input.records, claimedAt);
   const parallel = options.parallel;
-  const plans =
-    parallel !== undefined && parallel.workers > 1 && options.plans.length > 1 && input.records.length > 0
-      ? await replayPlansInWorkers(input.records, {
-          plans: options.plans,
-          anchor,
-          claimedAt,
-          usageCredits: options.usageCredits,
-          usageCreditLimitUnits: options.usageCreditLimitUnits,
-          pricesFile: parallel.pricesFile,
-          workers: parallel.workers,
-          onProgress: (plan, booked) => options.progress?.booking(plan, booked, input.records.length),
-        })
-      : await replayPlans(input.records, { ...options, anchor, claimedAt });
-  options.progress?.done();
-  const report = buildReport(input, plans, {
-    anchor,
-    claimedAt,
-    usageCredits: options.usageCredits,
-    usageCreditLimitUnits: options.usageCreditLimitUnits,
-    since: options.since,
-    until: options.until,
-    catalogues: options.catalogues,
-  });
-  return { input, plans, report };
+  // Started first: the threads load their modules while this one lists the files.
+  const pool =
+    parallel !== undefined && parallel.workers > 1
+      ? new ReplayPool(
+          // Threads read the scan's ranges, then replay at most one plan each.
+          options.plans.length > 1 ? Math.min(parallel.workers, options.plans.length) : parallel.workers,
+          parallel.pricesFile,
+        )
+      : null;
+  try {
+    const input = await readReplayInputs(paths, {
+      since: options.since,
+      until: options.until,
+      onLines: (lines, files) => options.progress?.reading(lines, files),
+      ...(pool === null
+        ? {}
+        : {
+            parallelScan: {
+              parts: pool.size,
+              scan: (files, first, end, onLines) => pool.scanPart(files, first, end, {}, onLines),
+            },
+          }),
+    });
+    const claimedAt = options.claimedAt ?? sdkCreditEffectiveFrom;
+    const anchor = options.anchor ?? defaultAnchor(input.records, claimedAt);
+    let plans: PlanReplay[];
+    if (pool !== null && options.plans.length > 1 && input.records.length > 0) {
+      plans = await pool.replayPlans(input.records, {
+        plans: options.plans,
+        anchor,
+        claimedAt,
+        usageCredits: options.usageCredits,
+        usageCreditLimitUnits: options.usageCreditLimitUnits,
+        onProgress: (plan, booked) => options.progress?.booking(plan, booked, input.records.length),
+      });
+    } else {
+      // One plan: booked here, where the engine is loaded already (no copy of the records).
+      void pool?.close();
+      plans = await replayPlans(input.records, { ...options, anchor, claimedAt });
+    }
+    options.progress?.done();
+    const report = buildReport(input, plans, {
+      anchor,
+      claimedAt,
+      usageCredits: options.usageCredits,
+      usageCreditLimitUnits: options.usageCreditLimitUnits,
+      since: options.since,
+      until: options.until,
+      catalogues: options.catalogues,
+    });
+    return { input, plans, report };
+  } finally {
+    await pool?.close();
+  }
 }

@@ -95,6 +95,24 @@ export function emptyStats(): IngestStats {
   };
 }
 
+/**
+ * Adds one run's counts and issues to another's. Issues keep their order (the first `issuesMax`
+ * of both, in turn); those that do not fit are counted.
+ */
+export function addStats(into: IngestStats, from: IngestStats): void {
+  into.linesRead += from.linesRead;
+  into.usageLines += from.usageLines;
+  into.duplicates += from.duplicates;
+  into.sidechainReplays += from.sidechainReplays;
+  into.synthetic += from.synthetic;
+  into.missingEntrypoint += from.missingEntrypoint;
+  into.unparseable += from.unparseable;
+  into.invalid += from.invalid;
+  into.records += from.records;
+  for (const issue of from.issues) addIssue(into, issue);
+  into.issuesDropped += from.issuesDropped;
+}
+
 /** Records an issue, keeping at most `issuesMax` and counting the rest. */
 export function addIssue(stats: IngestStats, issue: IngestIssue): void {
   if (stats.issues.length < issuesMax) stats.issues.push(issue);

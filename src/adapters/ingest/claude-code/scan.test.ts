@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateCorpus } from '../../../../scripts/gen-transcripts.ts';
-import { defaultTranscriptRoots, readTranscripts } from './scan.ts';
+import { emptyStats } from '../record.ts';
+import {
+  defaultTranscriptRoots,
+  listTranscriptFiles,
+  mergeTranscriptParts,
+  readTranscripts,
+  scanTranscriptPart,
+} from './scan.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'projects');
 const session = '0b98dffc-d185-41ed-aada-1acdb51e98b6';
@@ -346,6 +353,55 @@ describe('scanTranscripts on a generated corpus', () => {
       assert.ok(records.every((r) => !(r.usage.input_tokens === 1 && r.usage.output_tokens === 1)));
     } finally {
       await rm(dir, { recursive: true });
+    }
+  });
+});
+
+describe('a scan shared among threads (scanTranscriptPart, mergeTranscriptParts)', () => {
+  /** The scan cut at `cuts` (file indexes), each part through JSON as between threads, merged. */
+  async function inParts(paths: string[], cuts: number[]) {
+    const stats = emptyStats();
+    const files = await listTranscriptFiles(paths, stats);
+    const bounds = [0, ...cuts, files.length];
+    const parts = [];
+    for (let k = 0; k + 1 < bounds.length; k += 1) {
+      const part = await scanTranscriptPart(files, bounds[k]!, bounds[k + 1]!);
+      parts.push(JSON.parse(JSON.stringify(part)));
+    }
+    const { records, instants } = mergeTranscriptParts(files, parts, stats);
+    assert.deepEqual(
+      instants,
+      records.map((r) => Date.parse(r.occurred_at)),
+    );
+    return { records, stats, files };
+  }
+
+  it('equals the whole scan on the fixtures, cut anywhere (duplicates and replays across parts)', async () => {
+    const whole = await readTranscripts([fixtures, '/nonexistent/creditpool/projects']);
+    const n = whole.files.length;
+    const cutSets: number[][] = [[]];
+    for (let a = 0; a <= n; a += 1) {
+      cutSets.push([a]);
+      for (let b = a; b <= n; b += 1) cutSets.push([a, b]);
+    }
+    for (const cuts of cutSets) {
+      assert.deepEqual(
+        await inParts([fixtures, '/nonexistent/creditpool/projects'], cuts),
+        whole,
+        `cut at ${cuts.join(', ')}`,
+      );
+    }
+  });
+
+  it('equals the whole scan on a generated corpus cut in three', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'creditpool-corpus-parts-'));
+    try {
+      generateCorpus({ out: dir, lines: 3000, seed: 5, bytesPerLine: 900, anomalyRate: 20 });
+      const whole = await readTranscripts([dir]);
+      const n = whole.files.length;
+      assert.deepEqual(await inParts([dir], [Math.floor(n / 3), Math.floor((2 * n) / 3)]), whole);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,6 +10,7 @@ import { formatInstant, parseInstant } from '../../../core/time.ts';
 import { forEachLine, isBlank, jsonValueEnd, looksLikeObject } from '../lines.ts';
 import {
   addIssue,
+  addStats,
   emptyStats,
   floatToDecimalString,
   type IngestedRecord,
@@ -77,7 +78,7 @@ export function defaultTranscriptRoots(env: Record<string, string | undefined>, 
  * The best copy seen of one (message.id, requestId) key. Kept small on purpose: a scan holds one
  * per API response (400,000 for a large corpus); the line's other fields are dropped at once.
  */
-interface Candidate {
+export interface TranscriptCandidate {
   messageId: string | null;
   requestId: string | null;
   sidechain: boolean;
@@ -90,6 +91,8 @@ interface Candidate {
   line: number;
   cost: string | null;
 }
+
+type Candidate = TranscriptCandidate;
 
 /** `"usage"` as bytes: a line without this token cannot carry a usage object (see README.md). */
 const usageToken = Buffer.from('"usage"');
@@ -123,6 +126,79 @@ export function scanTranscripts(paths: string[], options: ScanOptions = {}): Tra
       for (const c of kept) yield toRecord(c, files);
     },
   };
+}
+
+/**
+ * One thread's share of a scan (`scanTranscriptPart`): the best copies among a contiguous range of
+ * the scan's files, and that range's counts. Plain data, so it can cross a thread boundary.
+ */
+export interface TranscriptScanPart {
+  /**
+   * The part's best copy of each key, in the order the part first met the keys (and, within a
+   * message, its request ids). Offering them in this order, part after part, reproduces a whole
+   * scan exactly: keeping the largest copy, ties to the parent's and then to the first read, is an
+   * associative choice, so the best of the bests is the best of all.
+   */
+  candidates: TranscriptCandidate[];
+  /** The range's counts: `records` and `sidechainReplays` are decided by the merge. */
+  stats: IngestStats;
+}
+
+/**
+ * The transcript files a scan of `paths` reads, in reading order (directories walked recursively
+ * for `*.jsonl`, sorted; a file reached twice listed once). Missing paths become issues in `stats`.
+ */
+export async function listTranscriptFiles(paths: string[], stats: IngestStats): Promise<string[]> {
+  const files: string[] = [];
+  await new Scanner(stats, files, {}).collectFiles(paths);
+  return files;
+}
+
+/**
+ * Reads `files[first]` up to (not including) `files[end]` and keeps each key's best copy, as a
+ * whole scan would, for `mergeTranscriptParts`. Lets several threads share one scan: the files
+ * are split into contiguous ranges, each read by one thread, and the parts merged in order.
+ * `onProgress` is told the lines read so far after each file.
+ */
+export async function scanTranscriptPart(
+  files: readonly string[],
+  first: number,
+  end: number,
+  options: ScanOptions = {},
+  onProgress?: (linesRead: number) => void,
+): Promise<TranscriptScanPart> {
+  const stats = emptyStats();
+  const scanner = new Scanner(stats, [...files], options);
+  for (let i = first; i < end; i += 1) {
+    await scanner.readFile(i);
+    onProgress?.(stats.linesRead);
+    // Reads are synchronous (lines.ts): let other work (a progress message) run between files.
+    await new Promise((done) => setImmediate(done));
+  }
+  return { candidates: scanner.candidates(), stats };
+}
+
+/**
+ * Merges the parts of one scan of `files` (in file order: part k read the files before part k+1's)
+ * into the records a whole scan emits, in replay order, with each record's instant (`instants[i]`
+ * is `records[i].occurred_at` parsed: a caller that orders or filters by time need not parse it
+ * again). Each part's counts are added to `stats`, then the duplicates and sidechain replays found
+ * across parts, and `records`.
+ */
+export function mergeTranscriptParts(
+  files: readonly string[],
+  parts: readonly TranscriptScanPart[],
+  stats: IngestStats,
+): { records: IngestedRecord[]; instants: number[] } {
+  const scanner = new Scanner(stats, [...files], {});
+  for (const part of parts) {
+    addStats(stats, part.stats);
+    for (const c of part.candidates) scanner.offer(c);
+  }
+  const kept = scanner.resolve();
+  kept.sort(compareCandidates);
+  stats.records += kept.length;
+  return { records: kept.map((c) => toRecord(c, files)), instants: kept.map((c) => c.at) };
 }
 
 /** Collects a whole scan into memory: for tests and small corpora. */
@@ -402,8 +478,18 @@ class Scanner {
     return hasEntrypoint ? 'kept' : 'missing_entrypoint';
   }
 
+  /** The best copies so far, in the order their keys were first met (see `TranscriptScanPart`). */
+  candidates(): Candidate[] {
+    const out: Candidate[] = [];
+    for (const held of this.byMessage.values()) {
+      if (Array.isArray(held)) out.push(...held);
+      else out.push(held);
+    }
+    return out;
+  }
+
   /** Keeps the larger of two copies of one key; on a tie the parent's, then the first read. */
-  private offer(c: Candidate): void {
+  offer(c: Candidate): void {
     const key = c.messageId ?? `?${c.requestId}`;
     const held = this.byMessage.get(key);
     if (held === undefined) {
