@@ -304,6 +304,7 @@ export class Queries {
   readonly #postingsAfter: StatementSync;
   readonly #postingsInCycleAfter: StatementSync;
   readonly #postingByIdem: StatementSync;
+  readonly #postingsByIdems: StatementSync;
   readonly #tail: StatementSync;
   readonly #checkpointOf: StatementSync;
   readonly #checkpointSet: StatementSync;
@@ -400,6 +401,11 @@ export class Queries {
       `SELECT ${postingColumns} FROM postings WHERE account_no = ? AND cycle_start = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.#postingByIdem = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND idem = ?`);
+    // A whole batch's ids in one statement: one call into SQLite instead of one per record, each
+    // id still one probe of the unique (account_no, idem) index.
+    this.#postingsByIdems = p(
+      `SELECT ${postingColumns} FROM postings WHERE account_no = ? AND idem IN (SELECT value FROM json_each(?))`,
+    );
     this.#tail = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND seq > ? ORDER BY seq`);
     this.#checkpointOf = p('SELECT figures_through_seq FROM accounts WHERE no = ?');
     this.#checkpointSet = p('UPDATE accounts SET figures_through_seq = ? WHERE no = ?');
@@ -725,9 +731,16 @@ export class Queries {
 
   postingsByIdem(accountNo: number, idems: readonly string[]): Map<string, PostingRow> {
     const found = new Map<string, PostingRow>();
-    for (const idem of idems) {
-      const r = this.#postingByIdem.get(accountNo, idem) as Row | undefined;
-      if (r) found.set(idem, postingFromRow(r));
+    if (idems.length <= 2) {
+      for (const idem of idems) {
+        const r = this.#postingByIdem.get(accountNo, idem) as Row | undefined;
+        if (r) found.set(idem, postingFromRow(r));
+      }
+      return found;
+    }
+    for (const r of this.#postingsByIdems.all(accountNo, JSON.stringify(idems)) as Row[]) {
+      const posting = postingFromRow(r);
+      found.set(posting.idem!, posting);
     }
     return found;
   }
