@@ -150,8 +150,8 @@ export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise
   if (c.hold === null && ctx.store.kind === 'postgres') {
     // The gate without a hold writes nothing. On PostgreSQL a lock-free read keeps concurrent
     // gateways from queueing on the account's row lock. On SQLite the write-free transaction below
-    // is the fast path: it answers from the single writer's cached aggregate, commits nothing,
-    // and sees every acknowledged write (a read connection would load from disk).
+    // is the fast path: it answers from the single writer's cached aggregate without a lock scope,
+    // commits nothing, and sees every acknowledged write (a read connection would load from disk).
     const fast = await ctx.store.read(async (tx) => {
       const agg = await tx.getAccount(c.accountId);
       if (!agg) throw new AppError('not_found', `no account ${c.accountId}`);
@@ -168,6 +168,27 @@ export async function authorize(ctx: AppContext, input: AuthorizeInput): Promise
     if (fast) return answer(fast, c, null, false);
   }
   return ctx.store.transaction(async (tx) => {
+    if (c.hold === null && ctx.store.kind === 'sqlite' && tx.peekAccount !== undefined) {
+      // SQLite has one writer that runs its transactions one at a time: inside one, the cached
+      // aggregate is the account's latest state, and nothing else can change it before this
+      // transaction ends. A gate that writes nothing then needs no lock scope (its sets, maps and
+      // book were most of the gate's cost and garbage): it decides from the aggregate as it stands,
+      // at the transaction's own time as the locked path would, unless a roll is due, which the
+      // locked path below books. The same rule as the PostgreSQL read above (`needsRoll`).
+      const at = ctx.clock.now();
+      const peeked = await tx.peekAccount(c.accountId);
+      if (peeked && !needsRoll(peeked, at)) {
+        const org = await readOrgScope(tx, peeked, at);
+        const d = decide(
+          peeked,
+          org,
+          { usageClass: c.usageClass, app: c.app, estimateUnits: null },
+          at,
+          ctx.catalogues,
+        );
+        return answer(d, c, null, false);
+      }
+    }
     const { scope, agg } = await lockOne(ctx, tx, c.accountId);
     const org = agg.account.orgNo === null ? null : (scope.orgs.get(agg.account.orgNo) ?? null);
     const at = scope.now;
