@@ -15,6 +15,7 @@ import {
   countInWindows,
   cycleRowFor,
   type OrgScope,
+  openCycleAt,
   planCredit,
   remainingCredit,
   sessionWindowMs,
@@ -79,8 +80,10 @@ export function bookUsage(
     return rejected(rec.id, 'idempotency_conflict', 'this record id was already used with different content');
   }
   const account = agg.account;
-  const index = cycleAt(account.billingAnchor, rec.occurredAt).index;
-  const cycle = cycleRowFor(book, agg, index, book.recordedAt, catalogues);
+  // The open cycle holding the record, found without calendar arithmetic in the usual case.
+  const cycle =
+    openCycleAt(agg, rec.occurredAt) ??
+    cycleRowFor(book, agg, cycleAt(account.billingAnchor, rec.occurredAt).index, book.recordedAt, catalogues);
   if (!cycle || cycle.closed) {
     return rejected(
       rec.id,

@@ -141,7 +141,12 @@ export function forEachDimDelta(
 }
 
 /** Adds `cost` to the (dim, key) delta of a breakdown map keyed `dim\0key`. */
-export function addDimDelta(deltas: Map<string, DimFigure>, dim: DimFigure['dim'], key: string, cost: bigint): void {
+export function addDimDelta(
+  deltas: Map<string, DimFigure>,
+  dim: DimFigure['dim'],
+  key: string,
+  cost: bigint,
+): void {
   const dimKey = `${dim}\u0000${key}`;
   const existing = deltas.get(dimKey);
   if (existing) existing.costUnits += cost;
@@ -415,6 +420,15 @@ export function cycleRowFor(
   if (existing) return existing;
   openCyclesThrough(book, agg, index, now, catalogues);
   return agg.cycles.get(start);
+}
+
+/**
+ * The aggregate's cycle whose span holds `at`, if it is loaded: cycles tile time, so it is the
+ * cycle `cycleAt` would name, and `cycleRowFor` would return this very object.
+ */
+export function openCycleAt(agg: AccountAggregate, at: Instant): CycleRow | undefined {
+  for (const cycle of agg.cycles.values()) if (cycle.start <= at && at < cycle.end) return cycle;
+  return undefined;
 }
 
 function lastOpenedIndex(agg: AccountAggregate): number {

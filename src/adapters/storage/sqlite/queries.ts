@@ -10,6 +10,7 @@
  * refuses a bigint beyond int64 instead of wrapping it.
  */
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { addAppSpend, applyPosting, countInWindowFields, forEachDimDelta } from '../../../app/ledger.ts';
 import type {
   AccountAggregate,
   AccountKind,
@@ -26,7 +27,6 @@ import type {
   PostingRow,
   UsageClassName,
 } from '../../../app/model.ts';
-import { addAppSpend, applyPosting, countInWindowFields, forEachDimDelta } from '../../../app/ledger.ts';
 import type { DimFigure, PostingPage, TokenRole, TokenRow } from '../../../app/ports.ts';
 import type { Instant } from '../../../core/time.ts';
 import { OutboxQueries } from './outbox-queries.ts';
@@ -404,7 +404,8 @@ export class Queries {
     // A whole batch's ids in one statement: one call into SQLite instead of one per record, each
     // id still one probe of the unique (account_no, idem) index.
     this.#postingsByIdems = p(
-      `SELECT ${postingColumns} FROM postings WHERE account_no = ? AND idem IN (SELECT value FROM json_each(?))`,
+      `SELECT ${postingColumns.replace(/(^|, )/g, '$1p.')} FROM json_each(?) AS j CROSS JOIN postings AS p
+       ON p.account_no = j.value ->> 0 AND p.idem = j.value ->> 1`,
     );
     this.#tail = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND seq > ? ORDER BY seq`);
     this.#checkpointOf = p('SELECT figures_through_seq FROM accounts WHERE no = ?');
@@ -738,11 +739,18 @@ export class Queries {
       }
       return found;
     }
-    for (const r of this.#postingsByIdems.all(accountNo, JSON.stringify(idems)) as Row[]) {
-      const posting = postingFromRow(r);
+    for (const posting of this.postingsByKeys(idems.map((idem) => [accountNo, idem]))) {
       found.set(posting.idem!, posting);
     }
     return found;
+  }
+
+  /**
+   * Postings by (account number, idempotency key) pairs, for many accounts in one statement: one
+   * call into SQLite for a whole batch, each pair still one probe of the unique index.
+   */
+  postingsByKeys(keys: readonly (readonly [number, string])[]): PostingRow[] {
+    return (this.#postingsByIdems.all(JSON.stringify(keys)) as Row[]).map(postingFromRow);
   }
 
   // ── tokens ──

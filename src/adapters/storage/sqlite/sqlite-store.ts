@@ -20,6 +20,7 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isDeepStrictEqual } from 'node:util';
 import type { EventRow, StoredEvent } from '../../../app/events.ts';
+import { addDimDelta, applyPosting, forEachDimDelta } from '../../../app/ledger.ts';
 import type {
   AccountAggregate,
   AccountRow,
@@ -41,7 +42,6 @@ import type {
 import type { DimFigure, PostingPage, ReadTx, Store, TokenRow, Tx } from '../../../app/ports.ts';
 import { StoreError } from '../../../app/store-error.ts';
 import type { Instant } from '../../../core/time.ts';
-import { addDimDelta, applyPosting, forEachDimDelta } from '../../../app/ledger.ts';
 import { migrate } from './migrations.ts';
 import { foldIntoAccount, foldTail, Queries } from './queries.ts';
 
@@ -163,8 +163,8 @@ interface Shadow {
   cycles: Map<Instant, CycleRow>;
   /** Live cycle objects saved since the last write-back. */
   dirtyCycles: Set<CycleRow>;
-  /** Breakdown deltas not yet added to the stored rows, by `cycleStart:dim\0key`. */
-  dims: Map<Instant, Map<string, DimFigure>>;
+  /** Breakdown deltas not yet added to the stored rows, as handed over (summed at write-back). */
+  dims: { cycleStart: Instant; deltas: readonly DimFigure[] }[];
   /** Postings booked since the last write-back (the tail's length). */
   tail: number;
   /** The highest seq whose effects the rows will hold after the next write-back. */
@@ -176,7 +176,7 @@ interface Shadow {
 }
 
 function pending(shadow: Shadow): boolean {
-  return shadow.tail > 0 || shadow.mustWrite || shadow.dirtyCycles.size > 0 || shadow.dims.size > 0;
+  return shadow.tail > 0 || shadow.mustWrite || shadow.dirtyCycles.size > 0 || shadow.dims.length > 0;
 }
 
 function sameAccount(a: AccountRow, b: AccountRow): boolean {
@@ -249,6 +249,13 @@ interface OperationState {
   writtenBack: Set<number>;
 }
 
+interface PendingFind {
+  accountNo: number;
+  idems: readonly string[];
+  resolve: (found: Map<string, PostingRow>) => void;
+  reject: (error: unknown) => void;
+}
+
 function sectionFinished(): Error {
   return new Error('this transaction has finished: a Tx must not be used after its function returns');
 }
@@ -307,7 +314,42 @@ export class SqliteReadTx implements ReadTx {
     });
   }
   findPostings(accountNo: number, idems: readonly string[]): Promise<Map<string, PostingRow>> {
-    return this.sql(() => this.q.postingsByIdem(accountNo, idems));
+    if (this.done) return Promise.reject(sectionFinished());
+    // Lookups issued together (a batch's accounts, `Promise.all`) run as one statement.
+    return new Promise((resolve, reject) => {
+      this.#finds.push({ accountNo, idems, resolve, reject });
+      if (this.#finds.length === 1) queueMicrotask(() => this.#runFinds());
+    });
+  }
+
+  #finds: PendingFind[] = [];
+
+  #runFinds(): void {
+    const finds = this.#finds;
+    this.#finds = [];
+    if (this.done) {
+      for (const f of finds) f.reject(sectionFinished());
+      return;
+    }
+    try {
+      const keys: [number, string][] = [];
+      // Each caller gets its own map (a caller may add to it), even for a repeated account.
+      const results = finds.map(() => new Map<string, PostingRow>());
+      const byAccount = new Map<number, Map<string, PostingRow>[]>();
+      for (const [i, f] of finds.entries()) {
+        for (const idem of f.idems) keys.push([f.accountNo, idem]);
+        const list = byAccount.get(f.accountNo);
+        if (list) list.push(results[i]!);
+        else byAccount.set(f.accountNo, [results[i]!]);
+      }
+      for (const p of this.q.postingsByKeys(keys)) {
+        for (const found of byAccount.get(p.accountNo) ?? []) found.set(p.idem!, p);
+      }
+      for (const [i, f] of finds.entries()) f.resolve(results[i]!);
+    } catch (error) {
+      const mapped = storeErrorOf(error);
+      for (const f of finds) f.reject(mapped);
+    }
   }
   getHold(accountNo: number, holdId: string): Promise<HoldRow | undefined> {
     return this.sql(() => this.q.hold(accountNo, holdId));
@@ -510,15 +552,15 @@ class SqliteTx extends SqliteReadTx implements Tx {
   addDims(accountNo: number, cycleStart: Instant, deltas: readonly DimFigure[]): Promise<void> {
     if (deltas.length === 0) return this.sql(() => undefined);
     return this.#write(accountNo, () => {
-      // One upsert per distinct (dim, key): a batch repeats the same few surfaces, apps and models.
       const shadow = this.#store.shadowFor(this.q, this.#op, accountNo);
-      let sums: Map<string, DimFigure> | undefined = shadow?.dims.get(cycleStart);
-      if (!sums) {
-        sums = new Map();
-        shadow?.dims.set(cycleStart, sums);
+      if (shadow) {
+        shadow.dims.push({ cycleStart, deltas });
+        return;
       }
+      // One upsert per distinct (dim, key): a batch repeats the same few surfaces, apps and models.
+      const sums = new Map<string, DimFigure>();
       for (const d of deltas) addDimDelta(sums, d.dim, d.key, d.costUnits);
-      if (!shadow) for (const d of sums.values()) this.q.addDim(accountNo, cycleStart, d.dim, d.key, d.costUnits);
+      for (const d of sums.values()) this.q.addDim(accountNo, cycleStart, d.dim, d.key, d.costUnits);
     });
   }
   insertToken(row: TokenRow): Promise<void> {
@@ -938,7 +980,7 @@ export class SqliteStore implements Store {
       account: agg.account,
       cycles: agg.cycles,
       dirtyCycles: new Set(),
-      dims: new Map(),
+      dims: [],
       tail: 0,
       throughSeq: q.checkpoint(no) ?? 0,
       mustWrite: false,
@@ -960,17 +1002,15 @@ export class SqliteStore implements Store {
         cycle = [...shadow.dirtyCycles].find((c) => c.start === p.cycleStart);
         if (!cycle) {
           cycle = q.storedCycle(no, p.cycleStart);
-          if (!cycle) throw new Error(`account ${id}: posting ${p.seq} names a cycle ${p.cycleStart} with no row`);
+          if (!cycle)
+            throw new Error(`account ${id}: posting ${p.seq} names a cycle ${p.cycleStart} with no row`);
           for (const t of tail) if (t.cycleStart === p.cycleStart) applyPosting(cycle, t);
         }
       }
       shadow.dirtyCycles.add(cycle);
-      let dims = shadow.dims.get(p.cycleStart);
-      if (!dims) {
-        dims = new Map();
-        shadow.dims.set(p.cycleStart, dims);
-      }
-      forEachDimDelta(p, (dim, key, cost) => addDimDelta(dims, dim, key, cost));
+      const deltas: DimFigure[] = [];
+      forEachDimDelta(p, (dim, key, costUnits) => deltas.push({ dim, key, costUnits }));
+      if (deltas.length > 0) shadow.dims.push({ cycleStart: p.cycleStart, deltas });
     }
     this.#cache.set(id, agg);
     this.#cacheIdByNo.set(no, id);
@@ -1026,11 +1066,21 @@ export class SqliteStore implements Store {
     const agg = this.#cache.get(this.#cacheIdByNo.get(no)!)!;
     this.#writeBackCount += 1;
     const account = shadow.accountToWrite ?? agg.account;
-    if (!q.updateAccount(account)) throw new StoreError('not_found', `no account ${account.id} with number ${no}`);
+    if (!q.updateAccount(account))
+      throw new StoreError('not_found', `no account ${account.id} with number ${no}`);
     q.setCheckpoint(no, shadow.throughSeq);
     for (const c of shadow.dirtyCycles) q.upsertCycle(c);
-    for (const [start, dims] of shadow.dims) {
-      for (const d of dims.values()) q.addDim(no, start, d.dim, d.key, d.costUnits);
+    const sums = new Map<Instant, Map<string, DimFigure>>();
+    for (const { cycleStart, deltas } of shadow.dims) {
+      let cycleSums = sums.get(cycleStart);
+      if (!cycleSums) {
+        cycleSums = new Map();
+        sums.set(cycleStart, cycleSums);
+      }
+      for (const d of deltas) addDimDelta(cycleSums, d.dim, d.key, d.costUnits);
+    }
+    for (const [start, cycleSums] of sums) {
+      for (const d of cycleSums.values()) q.addDim(no, start, d.dim, d.key, d.costUnits);
     }
     shadow.account = { ...account };
     // Closed cycles leave the images as they leave the aggregate: a later posting on one (a
@@ -1040,7 +1090,7 @@ export class SqliteStore implements Store {
       else shadow.cycles.set(c.start, { ...c });
     }
     shadow.dirtyCycles.clear();
-    shadow.dims.clear();
+    shadow.dims = [];
     shadow.tail = 0;
     shadow.mustWrite = false;
     shadow.accountToWrite = null;
@@ -1113,6 +1163,8 @@ function configure(db: DatabaseSync, synchronous: SqliteSynchronous): void {
       'PRAGMA locking_mode = NORMAL',
       // 64 MiB of page cache: the journal's right edge and the hot accounts stay in memory.
       'PRAGMA cache_size = -65536',
+      // Savepoint sub-journals (one per operation of a group) in memory, not in temporary files.
+      'PRAGMA temp_store = MEMORY',
     ].join('; '),
   );
 }

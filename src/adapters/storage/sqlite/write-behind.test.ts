@@ -67,7 +67,12 @@ test('write-behind: rows wait, every reader sees the journal, a crash copy reope
   let closed = false;
   try {
     for (const id of accounts) {
-      await app.createAccount(ctx, { id, kind: 'subscription', plan: 'pro', billing_anchor: '2026-07-03T10:00:00Z' });
+      await app.createAccount(ctx, {
+        id,
+        kind: 'subscription',
+        plan: 'pro',
+        billing_anchor: '2026-07-03T10:00:00Z',
+      });
       await app.claim(ctx, id);
       await app.setUsageCredits(ctx, id, { enabled: true, monthly_limit_usd: null });
     }
