@@ -301,6 +301,7 @@ export class Queries {
   readonly #dimsGet: StatementSync;
   readonly #appSpendOpen: StatementSync;
   readonly #postingInsert: StatementSync;
+  readonly #usagePostingInsert: StatementSync;
   readonly #postingsAfter: StatementSync;
   readonly #postingsInCycleAfter: StatementSync;
   readonly #postingByIdem: StatementSync;
@@ -393,6 +394,11 @@ export class Queries {
     );
     this.#postingInsert = p(
       `INSERT INTO postings (${postingColumns}) VALUES (${placeholders(postingColumns)})`,
+    );
+    // The usage posting, the one booked per record: its constant columns as literals, three
+    // parameters fewer to bind on the hottest statement.
+    this.#usagePostingInsert = p(
+      `INSERT INTO postings (${postingColumns}) VALUES (?, ?, ?, ?, 'usage', ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
     );
     this.#postingsAfter = p(
       `SELECT ${postingColumns} FROM postings WHERE account_no = ? AND seq > ? ORDER BY seq LIMIT ?`,
@@ -694,7 +700,30 @@ export class Queries {
   /** The hot path of usage booking: one prepared statement, positional parameters, no allocation per column. */
   insertPostings(postings: readonly PostingRow[]): void {
     const insert = this.#postingInsert;
+    const usage = this.#usagePostingInsert;
     for (const p of postings) {
+      if (p.kind === 'usage' && p.corrects === null && p.note === null) {
+        usage.run(
+          p.accountNo,
+          p.seq,
+          p.at,
+          p.cycleStart,
+          p.idem,
+          p.hash,
+          p.creditUnits,
+          p.ucUnits,
+          p.subscriptionUnits,
+          p.writtenOffUnits,
+          p.paygUnits,
+          p.costUnits,
+          p.usageClass,
+          p.surface,
+          p.app,
+          p.model,
+          p.recordedAt,
+        );
+        continue;
+      }
       insert.run(
         p.accountNo,
         p.seq,
