@@ -15,10 +15,13 @@
  *
  * Run: `npm run bench -- http`. `BENCH_HTTP_SECONDS` (default 10) sets each measured run's length;
  * `BENCH_CPU_PROF=<dir>` writes the server's CPU profile there (`--cpu-prof`).
+ *
+ * Each run also reports the server's CPU time per answer (Linux, from /proc): on a shared machine
+ * the throughput moves with whatever else runs, while the cost of one answer mostly does not.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,26 +92,54 @@ function runLoad(config: LoadConfig): Promise<LoadResult> {
   });
 }
 
+/** /proc/<pid>/stat counts CPU time in USER_HZ ticks, 100 per second on Linux. */
+const msPerTick = 10;
+
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is missing. */
+function cpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is [0], utime [11], stime [12].
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * msPerTick;
+  } catch {
+    return null;
+  }
+}
+
+interface Measured extends LoadResult {
+  /** The server's CPU time per 2xx answer, in µs; null where it cannot be read. */
+  serverCpuUs: number | null;
+}
+
 let runs = 0;
 async function measure(
-  url: string,
+  server: Server,
   token: string,
   scenario: Scenario,
   options: { warmup?: boolean; overallRate?: number } = {},
-): Promise<LoadResult> {
-  const base = { url, token, scenario, accounts: accountCount, connections, batch };
+): Promise<Measured> {
+  const base = { url: server.url, token, scenario, accounts: accountCount, connections, batch };
   if (options.warmup !== false) {
     await runLoad({ ...base, durationS: warmupSeconds, runId: `w${runs++}` });
   }
   const config: LoadConfig = { ...base, durationS: seconds, runId: `m${runs++}` };
   if (options.overallRate !== undefined) config.overallRate = options.overallRate;
+  const cpuBefore = cpuMs(server.child.pid);
   const result = await runLoad(config);
+  const cpuAfter = cpuMs(server.child.pid);
+  const answers = result.requestsPerS * result.durationS;
+  const serverCpuUs =
+    cpuBefore === null || cpuAfter === null || answers === 0
+      ? null
+      : Math.round(((cpuAfter - cpuBefore) * 1000) / answers);
   log(
     `${scenario}${options.overallRate ? ` @${options.overallRate} req/s` : ''}: ${Math.round(result.requestsPerS)} req/s, ` +
       `p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} max ${result.latencyMs.max} ms, ` +
-      `non2xx ${result.non2xx}, errors ${result.errors}, refused ${result.refused}`,
+      `non2xx ${result.non2xx}, errors ${result.errors}, refused ${result.refused}, server CPU ${serverCpuUs ?? '?'} µs/answer`,
   );
-  return result;
+  return { ...result, serverCpuUs };
 }
 
 async function setupAccounts(url: string, token: string): Promise<void> {
@@ -180,11 +211,11 @@ try {
   log('hello-world baseline');
   const hello = await startProcess([join(here, 'hello.ts'), '0'], env);
   servers.push(hello);
-  const helloAuthorize = await measure(hello.url, token, 'authorize');
-  const helloUsage = await measure(hello.url, token, 'usage');
+  const helloAuthorize = await measure(hello, token, 'authorize');
+  const helloUsage = await measure(hello, token, 'usage');
   // The paced client at the half-goal rate against hello-world: the floor of what that client and
   // this machine can show for p99 (hello's answers are not the ledger's, so its "refused" is moot).
-  const helloPaced = await measure(hello.url, token, 'pairs', { overallRate: pairsGoal, warmup: false });
+  const helloPaced = await measure(hello, token, 'pairs', { overallRate: pairsGoal, warmup: false });
   await hello.stop();
 
   log('creditpool serve');
@@ -200,26 +231,26 @@ try {
   const setupMs = Date.now() - setupStarted;
   log(`setup: ${accountCount} accounts created, claimed, usage credits on in ${setupMs} ms`);
 
-  const authorize = await measure(server.url, token, 'authorize');
-  const pairs = await measure(server.url, token, 'pairs');
+  const authorize = await measure(server, token, 'authorize');
+  const pairs = await measure(server, token, 'pairs');
   // Half the goal rate, in requests (two per pair); autocannon corrects for coordinated omission.
   const halfRate = pairsGoal; // (pairsGoal / 2) pairs/s × 2 requests
-  const pairsHalf = await measure(server.url, token, 'pairs', { overallRate: halfRate, warmup: false });
+  const pairsHalf = await measure(server, token, 'pairs', { overallRate: halfRate, warmup: false });
   // When the server cannot reach the goal rate, the run above only shows saturation; half of what
   // it did reach says what latency looks like with headroom (reported as a note).
   const halfMeasured = Math.round(pairs.requestsPerS / 2);
   const pairsHalfMeasured =
     halfMeasured < halfRate
-      ? await measure(server.url, token, 'pairs', { overallRate: halfMeasured, warmup: false })
+      ? await measure(server, token, 'pairs', { overallRate: halfMeasured, warmup: false })
       : null;
-  const usage = await measure(server.url, token, 'usage');
+  const usage = await measure(server, token, 'usage');
   const exitCode = await server.stop();
   const verified = await verifyLedger(db);
   log(
     `server exit ${exitCode}; verify exit ${verified.code} in ${verified.ms} ms: ${verified.output.split('\n')[0]}`,
   );
 
-  const clean = (r: LoadResult) => r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.refused === 0;
+  const clean = (r: Measured) => r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.refused === 0;
   const pairsPerS = pairs.requestsPerS / 2;
   const halfPairsPerS = pairsHalf.requestsPerS / 2;
   const results: BenchResult[] = [
@@ -278,8 +309,8 @@ try {
       usage.requestsPerS * batch >= 50_000 && clean(usage),
     ),
   ];
-  const line = (name: string, r: LoadResult) =>
-    `${name}: ${Math.round(r.requestsPerS).toLocaleString('en-US')} req/s, latency p50 ${r.latencyMs.p50} / p90 ${r.latencyMs.p90} / p99 ${r.latencyMs.p99} / max ${r.latencyMs.max} ms; ${r.requests.toLocaleString('en-US')} requests, non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}, refused ${r.refused}${r.refusedSample ? ` (first: ${r.refusedSample})` : ''}.`;
+  const line = (name: string, r: Measured) =>
+    `${name}: ${Math.round(r.requestsPerS).toLocaleString('en-US')} req/s, latency p50 ${r.latencyMs.p50} / p90 ${r.latencyMs.p90} / p99 ${r.latencyMs.p99} / max ${r.latencyMs.max} ms; ${r.requests.toLocaleString('en-US')} requests, non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}, refused ${r.refused}${r.refusedSample ? ` (first: ${r.refusedSample})` : ''}${r.serverCpuUs === null ? '' : `; server CPU ${r.serverCpuUs.toLocaleString('en-US')} µs per answer`}.`;
   const report: BenchReport = {
     name: 'http',
     title: 'the HTTP API under load against a Fastify hello-world',
@@ -290,6 +321,7 @@ try {
       `Server: \`creditpool serve --db <tmp>/bench.db\` (SQLite, WAL, synchronous=FULL: every acknowledged write is on disk; group commit). Setup through the API: ${accountCount} max_20x accounts, claimed, usage credits on with no limit (${setupMs} ms).`,
       'Baseline: `bench/http/hello.ts`, Fastify with the same logger level, answering the same request bodies (JSON parsed) with an answer of the same shape.',
       "Unlimited runs: autocannon's latencies, in whole milliseconds rounded down (p99 = 1 means under 2 ms). Rate-limited runs: a paced open-loop client (`runPaced` in load.ts, node:http, 50 keep-alive sockets), latency from when each pair was due; not autocannon -R, which sends each second's budget in one burst and corrects omission with a 1 ms interval.",
+      "Server CPU per answer: the server process's user + system time over the measured run (/proc), divided by its 2xx answers (a usage answer is a batch); it moves much less than req/s with what else runs on the machine.",
       line('hello-world, authorize body', helloAuthorize),
       line('hello-world, usage batches', helloUsage),
       line(`hello-world, paced pairs at ${halfRate} req/s`, {
