@@ -306,6 +306,7 @@ export class Queries {
   readonly #postingsInCycleAfter: StatementSync;
   readonly #postingByIdem: StatementSync;
   readonly #postingsByIdems: StatementSync;
+  readonly #postingsByAccountIdems: StatementSync;
   readonly #tail: StatementSync;
   readonly #checkpointOf: StatementSync;
   readonly #checkpointSet: StatementSync;
@@ -408,7 +409,10 @@ export class Queries {
     );
     this.#postingByIdem = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND idem = ?`);
     // A whole batch's ids in one statement: one call into SQLite instead of one per record, each
-    // id still one probe of the unique (account_no, idem) index.
+    // id still one probe of the unique (account_no, idem) index. One account's ids, then pairs.
+    this.#postingsByAccountIdems = p(
+      `SELECT ${postingColumns} FROM postings WHERE account_no = ? AND idem IN (SELECT value FROM json_each(?))`,
+    );
     this.#postingsByIdems = p(
       `SELECT ${postingColumns.replace(/(^|, )/g, '$1p.')} FROM json_each(?) AS j CROSS JOIN postings AS p
        ON p.account_no = j.value ->> 0 AND p.idem = j.value ->> 1`,
@@ -768,7 +772,8 @@ export class Queries {
       }
       return found;
     }
-    for (const posting of this.postingsByKeys(idems.map((idem) => [accountNo, idem]))) {
+    for (const r of this.#postingsByAccountIdems.all(accountNo, JSON.stringify(idems)) as Row[]) {
+      const posting = postingFromRow(r);
       found.set(posting.idem!, posting);
     }
     return found;

@@ -332,6 +332,11 @@ export class SqliteReadTx implements ReadTx {
       return;
     }
     try {
+      if (finds.length === 1) {
+        const f = finds[0]!;
+        f.resolve(this.q.postingsByIdem(f.accountNo, f.idems));
+        return;
+      }
       const keys: [number, string][] = [];
       // Each caller gets its own map (a caller may add to it), even for a repeated account.
       const results = finds.map(() => new Map<string, PostingRow>());
