@@ -463,6 +463,40 @@ describe('R11 authorize, hold, settle', () => {
 });
 
 describe('R12 idempotency', () => {
+  it('answers repeats mixed into a batch of new records, and a repeat refused on state now gets its first answer', async () => {
+    await subscriber(l, 'a1');
+    const spec = { id: 'req_1', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 100 };
+    const first = await record(l, spec);
+    assert.equal(first.status, 'recorded');
+    // New records first booked without a lookup: the repeats among them make the store refuse
+    // the batch, and it is booked again looked up, each record exactly once.
+    const mixed = await app.recordUsage(l.ctx, [
+      usageRecord({ ...spec, id: 'new_1' }),
+      usageRecord(spec),
+      usageRecord({ ...spec, cents: 101 }),
+      usageRecord({ ...spec, id: 'new_2' }),
+    ]);
+    assert.deepEqual(
+      mixed.map((r) => (r.status === 'rejected' ? r.error?.code : r.status)),
+      ['recorded', 'replayed', 'idempotency_conflict', 'recorded'],
+    );
+    assert.deepEqual({ ...mixed[1], status: 'recorded' }, first);
+    let statement = await app.getStatement(l.ctx, 'a1', null);
+    assert.equal(statement.sdk_credit.used_usd, cents(300), 'req_1, new_1, new_2: nothing counted twice');
+    // Its cycle closed since (R8): a new record dated in it is refused as too old, but a repeat
+    // of one booked there still replays its booking rather than taking the refusal of the state now.
+    l.at('2026-08-20T00:00:00Z');
+    const repeat = await app.recordUsage(l.ctx, [usageRecord(spec), usageRecord({ ...spec, id: 'late' })]);
+    assert.deepEqual(
+      repeat.map((r) => (r.status === 'rejected' ? r.error?.code : r.status)),
+      ['replayed', 'event_too_old'],
+    );
+    assert.deepEqual({ ...repeat[0], status: 'recorded' }, first);
+    statement = await app.getStatement(l.ctx, 'a1', Date.parse('2026-07-03T10:00:00Z'));
+    assert.equal(statement.sdk_credit.used_usd, cents(300), 'the closed cycle as it was');
+    await assertLedgerConsistent(l);
+  });
+
   it('replays the same id with the same content and refuses other content', async () => {
     await subscriber(l, 'a1');
     const spec = { id: 'req_1', account: 'a1', at: '2026-07-04T00:00:00Z', cents: 100 };
