@@ -590,7 +590,8 @@ export function rollAccount(
   for (const hold of [...agg.holds.values()]) {
     if (hold.expiresAt <= now) releaseHold(book, agg, hold, 'expired', org);
   }
-  const current = cycleAt(account.billingAnchor, now);
+  // The cycle holding `now` is usually open already: its row gives the index without calendar math.
+  const current = openCycleAt(agg, now) ?? cycleAt(account.billingAnchor, now);
   // In time order across a jump of several cycles: a cycle opens (with its grant) at its start,
   // and the one before it closes later, at its end plus the grace. Opening every skipped cycle
   // first and closing them all afterwards booked grant, grant, grant, expiry, expiry: a journal
@@ -665,7 +666,12 @@ export function nextRollAt(agg: AccountAggregate, catalogues: Catalogues): Insta
   const account = agg.account;
   let next = Number.POSITIVE_INFINITY;
   const last = lastOpenedIndex(agg);
-  if (Number.isFinite(last)) next = cycleByIndex(account.billingAnchor, last + 1).start;
+  if (Number.isFinite(last)) {
+    // Cycles tile time: the next one starts where the last opened one ends, if its row is loaded.
+    let lastRow: CycleRow | undefined;
+    for (const cycle of agg.cycles.values()) if (cycle.index === last) lastRow = cycle;
+    next = lastRow ? lastRow.end : cycleByIndex(account.billingAnchor, last + 1).start;
+  }
   for (const cycle of agg.cycles.values()) {
     next = Math.min(next, cycleCloseAt(cycle, catalogues));
     if (cycle.expiringAt !== null) next = Math.min(next, cycle.expiringAt);

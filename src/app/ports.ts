@@ -68,6 +68,9 @@ export interface ReadTx extends OutboxReads {
    * Optional: the account as it stands, for planning which locks to take (its org, its open cycles
    * and holds). May return a shared cached object: callers only read it, and must lock the account
    * before relying on anything. Adapters without a cheaper way leave it out (`getAccount` is used).
+   * One exception: a single-writer store (SQLite) whose cache is the account's latest state inside
+   * a write transaction lets `authorize` decide from a peek without a hold (it writes nothing;
+   * see authorize.ts and its test).
    */
   peekAccount?(id: string): Promise<AccountAggregate | undefined>;
   listOrgMembers(orgNo: number): Promise<AccountRow[]>;
