@@ -116,7 +116,8 @@ function parseUtcInstant(text: string): Instant | undefined {
   const hour = digitsAt(text, 11, 2);
   const minute = digitsAt(text, 14, 2);
   const second = digitsAt(text, 17, 2);
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month - 1)) return undefined;
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month - 1))
+    return undefined;
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
