@@ -282,6 +282,7 @@ export class Queries {
   readonly #orgCycleUpdate: StatementSync;
   readonly #accountInsert: StatementSync;
   readonly #accountUpdate: StatementSync;
+  readonly #accountWriteBack: StatementSync;
   readonly #accountById: StatementSync;
   readonly #accountsByOrg: StatementSync;
   readonly #accountIdsFirst: StatementSync;
@@ -309,7 +310,6 @@ export class Queries {
   readonly #postingsByAccountIdems: StatementSync;
   readonly #tail: StatementSync;
   readonly #checkpointOf: StatementSync;
-  readonly #checkpointSet: StatementSync;
   readonly #checkpointRaise: StatementSync;
   readonly #tokenInsert: StatementSync;
   readonly #tokenGet: StatementSync;
@@ -351,6 +351,10 @@ export class Queries {
       .filter((c) => !c.startsWith('id ='))
       .join(', ');
     this.#accountUpdate = p(`UPDATE accounts SET ${accountSet} WHERE id = ?1 AND no = ?24`);
+    // A write-back: the row and its checkpoint in one statement.
+    this.#accountWriteBack = p(
+      `UPDATE accounts SET ${accountSet}, figures_through_seq = ?25 WHERE id = ?1 AND no = ?24`,
+    );
     this.#accountById = p(`SELECT ${accountColumns} FROM accounts WHERE id = ?`);
     this.#accountsByOrg = p(`SELECT ${accountColumns} FROM accounts WHERE org_no = ? ORDER BY id`);
     this.#accountIdsFirst = p('SELECT id FROM accounts ORDER BY id LIMIT ?');
@@ -419,7 +423,6 @@ export class Queries {
     );
     this.#tail = p(`SELECT ${postingColumns} FROM postings WHERE account_no = ? AND seq > ? ORDER BY seq`);
     this.#checkpointOf = p('SELECT figures_through_seq FROM accounts WHERE no = ?');
-    this.#checkpointSet = p('UPDATE accounts SET figures_through_seq = ? WHERE no = ?');
     this.#checkpointRaise = p(
       'UPDATE accounts SET figures_through_seq = max(figures_through_seq, ?) WHERE no = ?',
     );
@@ -486,6 +489,11 @@ export class Queries {
     return Number(this.#accountUpdate.run(...accountParams(row), row.no).changes) > 0;
   }
 
+  /** The account row and `figures_through_seq` at once (a write-back); false if no such account. */
+  writeBackAccount(row: AccountRow, throughSeq: number): boolean {
+    return Number(this.#accountWriteBack.run(...accountParams(row), row.no, throughSeq).changes) > 0;
+  }
+
   account(id: string): AccountRow | undefined {
     const r = this.#accountById.get(id) as Row | undefined;
     if (!r) return undefined;
@@ -514,11 +522,6 @@ export class Queries {
   checkpoint(accountNo: number): number | undefined {
     const r = this.#checkpointOf.get(accountNo) as Row | undefined;
     return r && num(r.figures_through_seq!);
-  }
-
-  /** After a write-back: the stored rows now hold the postings up to `seq`. */
-  setCheckpoint(accountNo: number, seq: number): void {
-    this.#checkpointSet.run(seq, accountNo);
   }
 
   /** After postings written through (not deferred): the rows are as their writer left them. */

@@ -1071,9 +1071,8 @@ export class SqliteStore implements Store {
     const agg = this.#cache.get(this.#cacheIdByNo.get(no)!)!;
     this.#writeBackCount += 1;
     const account = shadow.accountToWrite ?? agg.account;
-    if (!q.updateAccount(account))
+    if (!q.writeBackAccount(account, shadow.throughSeq))
       throw new StoreError('not_found', `no account ${account.id} with number ${no}`);
-    q.setCheckpoint(no, shadow.throughSeq);
     for (const c of shadow.dirtyCycles) q.upsertCycle(c);
     const sums = new Map<Instant, Map<string, DimFigure>>();
     for (const { cycleStart, deltas } of shadow.dims) {
