@@ -200,12 +200,12 @@ export interface NewPosting {
   note?: string | null;
 }
 
+type DimDeltas = Record<DimFigure['dim'], Map<string, DimFigure>>;
+
 export class Book {
   readonly postings: PostingRow[] = [];
-  readonly #dims = new Map<
-    string,
-    { accountNo: number; cycleStart: Instant; deltas: Map<string, DimFigure> }
-  >();
+  /** Breakdown deltas per cycle object (one per cycle in an operation), then per dim and key. */
+  readonly #dims = new Map<CycleRow, { accountNo: number; cycleStart: Instant; byDim: DimDeltas }>();
   readonly #accounts = new Set<AccountRow>();
   readonly #cycles = new Set<CycleRow>();
   readonly #holds = new Set<HoldRow>();
@@ -265,9 +265,12 @@ export class Book {
     this.postings.push(posting);
     this.#accounts.add(account);
     this.#cycles.add(cycle);
-    const dims = this.#dimsOf(account.no, cycle.start);
+    const dims = this.#dimsOf(cycle);
     forEachDimDelta(posting, (dim, key, cost) => {
-      addDimDelta(dims, dim, key, cost);
+      const byKey = dims[dim];
+      const existing = byKey.get(key);
+      if (existing) existing.costUnits += cost;
+      else byKey.set(key, { dim, key, costUnits: cost });
       if (dim === 'app') addAppSpend(agg.appSpend, cycle.start, key, cost);
     });
     return posting;
@@ -318,14 +321,17 @@ export class Book {
     return false;
   }
 
-  #dimsOf(accountNo: number, cycleStart: Instant): Map<string, DimFigure> {
-    const id = `${accountNo}:${cycleStart}`;
-    let entry = this.#dims.get(id);
+  #dimsOf(cycle: CycleRow): DimDeltas {
+    let entry = this.#dims.get(cycle);
     if (!entry) {
-      entry = { accountNo, cycleStart, deltas: new Map() };
-      this.#dims.set(id, entry);
+      entry = {
+        accountNo: cycle.accountNo,
+        cycleStart: cycle.start,
+        byDim: { surface: new Map(), model: new Map(), app: new Map(), adjustment: new Map() },
+      };
+      this.#dims.set(cycle, entry);
     }
-    return entry.deltas;
+    return entry.byDim;
   }
 
   touchAccount(account: AccountRow): void {
@@ -345,8 +351,14 @@ export class Book {
   async flush(tx: Tx): Promise<void> {
     for (const cycle of this.#cycles) await tx.saveCycle(cycle);
     if (this.postings.length > 0) await tx.append(this.postings);
-    for (const { accountNo, cycleStart, deltas } of this.#dims.values()) {
-      await tx.addDims(accountNo, cycleStart, [...deltas.values()]);
+    for (const { accountNo, cycleStart, byDim } of this.#dims.values()) {
+      const deltas = [
+        ...byDim.surface.values(),
+        ...byDim.model.values(),
+        ...byDim.app.values(),
+        ...byDim.adjustment.values(),
+      ];
+      if (deltas.length > 0) await tx.addDims(accountNo, cycleStart, deltas);
     }
     for (const hold of this.#holds) await tx.putHold(hold);
     for (const row of this.#orgCycles) await tx.saveOrgCycle(row);
