@@ -9,4 +9,5 @@ export {
   type SqliteStore,
   type SqliteStoreOptions,
   type SqliteSynchronous,
+  writerPragmas,
 } from './sqlite-store.ts';

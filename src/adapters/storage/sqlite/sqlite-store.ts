@@ -1155,22 +1155,25 @@ export function takeWriterLock(path: string): DatabaseSync {
   }
 }
 
+/** The writer connection's settings (also what bench/ledger gives its plain-insert baseline). */
+export function writerPragmas(synchronous: SqliteSynchronous): string {
+  return [
+    'PRAGMA journal_mode = WAL',
+    `PRAGMA synchronous = ${synchronous}`,
+    `PRAGMA busy_timeout = ${busyTimeoutMs}`,
+    // Integrity is the app's; unchecked writes stay cheap.
+    'PRAGMA foreign_keys = OFF',
+    // NORMAL: the read connection must be able to read while the writer is open.
+    'PRAGMA locking_mode = NORMAL',
+    // 64 MiB of page cache: the journal's right edge and the hot accounts stay in memory.
+    'PRAGMA cache_size = -65536',
+    // Savepoint sub-journals (one per operation of a group) in memory, not in temporary files.
+    'PRAGMA temp_store = MEMORY',
+  ].join('; ');
+}
+
 function configure(db: DatabaseSync, synchronous: SqliteSynchronous): void {
-  db.exec(
-    [
-      'PRAGMA journal_mode = WAL',
-      `PRAGMA synchronous = ${synchronous}`,
-      `PRAGMA busy_timeout = ${busyTimeoutMs}`,
-      // Integrity is the app's; unchecked writes stay cheap.
-      'PRAGMA foreign_keys = OFF',
-      // NORMAL: the read connection must be able to read while the writer is open.
-      'PRAGMA locking_mode = NORMAL',
-      // 64 MiB of page cache: the journal's right edge and the hot accounts stay in memory.
-      'PRAGMA cache_size = -65536',
-      // Savepoint sub-journals (one per operation of a group) in memory, not in temporary files.
-      'PRAGMA temp_store = MEMORY',
-    ].join('; '),
-  );
+  db.exec(writerPragmas(synchronous));
 }
 
 /**
