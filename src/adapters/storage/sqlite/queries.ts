@@ -10,7 +10,13 @@
  * refuses a bigint beyond int64 instead of wrapping it.
  */
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { addAppSpend, applyPosting, countInWindowFields, forEachDimDelta } from '../../../app/ledger.ts';
+import {
+  addAppSpend,
+  addDimDelta,
+  applyPosting,
+  countInWindowFields,
+  forEachDimDelta,
+} from '../../../app/ledger.ts';
 import type {
   AccountAggregate,
   AccountKind,
@@ -613,12 +619,6 @@ export class Queries {
     );
   }
 
-  /** A cycle row as stored, without the tail. */
-  storedCycle(accountNo: number, start: Instant): CycleRow | undefined {
-    const r = this.#cycleGet.get(accountNo, start) as Row | undefined;
-    return r && cycleFromRow(r);
-  }
-
   cycle(accountNo: number, start: Instant): CycleRow | undefined {
     const r = this.#cycleGet.get(accountNo, start) as Row | undefined;
     if (!r) return undefined;
@@ -686,15 +686,11 @@ export class Queries {
     }));
     const tail = this.#tailOf(accountNo);
     if (tail.length === 0) return dims;
-    const byKey = new Map(dims.map((d) => [`${d.dim}\u0000${d.key}`, d]));
+    const byKey = new Map<string, DimFigure>();
+    for (const d of dims) addDimDelta(byKey, d.dim, d.key, d.costUnits);
     for (const p of tail) {
-      if (p.cycleStart !== cycleStart) continue;
-      forEachDimDelta(p, (dim, key, cost) => {
-        const k = `${dim}\u0000${key}`;
-        const d = byKey.get(k);
-        if (d) d.costUnits += cost;
-        else byKey.set(k, { dim, key, costUnits: cost });
-      });
+      if (p.cycleStart === cycleStart)
+        forEachDimDelta(p, (dim, key, cost) => addDimDelta(byKey, dim, key, cost));
     }
     // The stored order: by dim, then key.
     return [...byKey.values()].sort((a, b) =>

@@ -1000,17 +1000,13 @@ export class SqliteStore implements Store {
     shadow.cycles = new Map([...agg.cycles].map(([start, c]) => [start, { ...c }]));
     // What the tail adds is pending again: its cycles and breakdowns go with the next write-back.
     for (const p of tail) {
-      let cycle = agg.cycles.get(p.cycleStart);
+      // A tail posting's cycle was open when it was booked, and a close is written back at once
+      // (the images tell it apart), which empties the tail: its cycle is among the open ones.
+      const cycle = agg.cycles.get(p.cycleStart);
       if (!cycle) {
-        // A posting on a cycle that is no longer open (a correction): the row is written back
-        // from its stored figures and the tail postings on it.
-        cycle = [...shadow.dirtyCycles].find((c) => c.start === p.cycleStart);
-        if (!cycle) {
-          cycle = q.storedCycle(no, p.cycleStart);
-          if (!cycle)
-            throw new Error(`account ${id}: posting ${p.seq} names a cycle ${p.cycleStart} with no row`);
-          for (const t of tail) if (t.cycleStart === p.cycleStart) applyPosting(cycle, t);
-        }
+        throw new Error(
+          `account ${id}: tail posting ${p.seq} is on cycle ${p.cycleStart}, which is not open`,
+        );
       }
       shadow.dirtyCycles.add(cycle);
       const deltas: DimFigure[] = [];
